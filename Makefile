@@ -1,0 +1,32 @@
+# Quick start: `make demo` runs the main job, `make test` runs the tests.
+# Each target creates .venv from pyproject.toml if it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/shallowlaws demo $(DEMO_ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/hermite_bench.py
+	$(PY) bench/riccati_bench.py
+	$(PY) bench/sgd_bench.py
+
+clean:
+	rm -rf $(VENV) shallowlaws-out .pytest_cache
