@@ -1,0 +1,307 @@
+"""Activation specs → ``Activation`` objects with JAX-jittable σ and σ' (THEORY.md §1).
+
+A spec is a sympy expression or string in ``z``, a common name, ``HeK``/``hK`` (probabilists' / orthonormal
+Hermite polynomial of degree K), a Python/JAX callable, or an existing ``Activation``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tokenize
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jss
+import numpy as np
+import scipy.special as sps
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+__all__ = ["Activation", "activation", "Z"]
+
+#: The real variable every expression is written in.
+Z = sp.Symbol("z", real=True)
+
+_SQRT2 = float(np.sqrt(2.0))
+_INV_SQRT2PI = float(1.0 / np.sqrt(2.0 * np.pi))
+
+
+def _he_expr(k: int) -> sp.Expr:
+    return sp.expand(sp.hermite_prob(k, Z))
+
+
+# name -> (sympy expression, jax fn, jax dfn, numpy fn); None entries are derived from the expression.
+def _named_table():
+    z = Z
+    return {
+        "relu": (sp.Max(z, 0), lambda x: jnp.maximum(x, 0), lambda x: (x > 0).astype(x.dtype), None),
+        "abs": (sp.Abs(z), jnp.abs, jnp.sign, np.abs),
+        "sign": (sp.sign(z), jnp.sign, jnp.zeros_like, np.sign),
+        "heaviside": (sp.Heaviside(z), lambda x: (x > 0).astype(x.dtype), jnp.zeros_like, None),
+        "step": (sp.Heaviside(z), lambda x: (x > 0).astype(x.dtype), jnp.zeros_like, None),
+        "linear": (z, lambda x: x, jnp.ones_like, None),
+        "identity": (z, lambda x: x, jnp.ones_like, None),
+        "tanh": (sp.tanh(z), jnp.tanh, lambda x: 1 - jnp.tanh(x) ** 2, np.tanh),
+        "erf": (sp.erf(z), jss.erf, lambda x: (2 / np.sqrt(np.pi)) * jnp.exp(-x * x), sps.erf),
+        "sigmoid": (
+            1 / (1 + sp.exp(-z)),
+            jax.nn.sigmoid,
+            lambda x: jax.nn.sigmoid(x) * jax.nn.sigmoid(-x),
+            sps.expit,
+        ),
+        "softplus": (sp.log(1 + sp.exp(z)), jax.nn.softplus, jax.nn.sigmoid, lambda x: np.logaddexp(0.0, x)),
+        "gelu": (
+            z * (1 + sp.erf(z / sp.sqrt(2))) / 2,
+            lambda x: 0.5 * x * (1 + jss.erf(x / _SQRT2)),
+            lambda x: 0.5 * (1 + jss.erf(x / _SQRT2)) + x * _INV_SQRT2PI * jnp.exp(-0.5 * x * x),
+            lambda x: 0.5 * x * (1 + sps.erf(x / _SQRT2)),
+        ),
+    }
+
+
+_NAMED = _named_table()
+_HERMITE_NAME = re.compile(r"^(He|h)(\d+)$")
+
+# Functions a string may call besides sympy's own.
+_LOCALS = {
+    "z": Z,
+    "relu": lambda x: sp.Max(x, 0),
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+    "softplus": lambda x: sp.log(1 + sp.exp(x)),
+    "gelu": lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
+}
+
+_JAX_MODULES = [
+    {
+        "erf": jss.erf,
+        "erfc": jss.erfc,
+        "select": jnp.select,
+        "Heaviside": lambda x, h=0.5: jnp.heaviside(x, h),
+        "DiracDelta": jnp.zeros_like,
+    },
+    "jax",
+]
+_NP_MODULES = [
+    {"erf": sps.erf, "erfc": sps.erfc, "Heaviside": lambda x, h=0.5: np.heaviside(x, h)},
+    "numpy",
+    "scipy",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    """An activation (or link) σ: R → R, with exact expression when known and JAX-jittable σ, σ'.
+
+    Attributes:
+        name: a readable name (the common name, or the expression as a string).
+        expr: the sympy expression in the real symbol ``z`` (``hermite.Z``), or ``None`` for a callable.
+        fn: ``fn(z)`` elementwise σ, pure ``jax.numpy``: jittable, vmappable, any shape, keeps float32/float64.
+        dfn: ``dfn(z)`` elementwise σ' (almost-everywhere derivative: 0 at the jumps of sign/Heaviside, the
+            one-sided value 0 at the kink of ReLU); for a callable, ``jax.grad`` of it (needs a JAX-traceable
+            callable).
+        is_even, is_odd: parity, decided numerically at 16 points to 1e-12 relative (``None`` if σ could not
+            be evaluated there).
+    """
+
+    name: str
+    expr: sp.Expr | None
+    fn: Callable = dataclasses.field(repr=False, compare=False)
+    dfn: Callable = dataclasses.field(repr=False, compare=False)
+    is_even: bool | None = None
+    is_odd: bool | None = None
+    _np: Callable = dataclasses.field(default=None, repr=False, compare=False)
+    _callable: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"`name`={self.name!r} must be a non-empty string")
+        if self.expr is not None and not isinstance(self.expr, sp.Expr):
+            raise TypeError(f"`expr`={self.expr!r} must be a sympy expression in z or None")
+        if not callable(self.fn) or not callable(self.dfn):
+            raise TypeError("`fn` and `dfn` must be callables")
+
+    def numpy(self, z) -> np.ndarray:
+        """σ evaluated in float64 numpy (used by the quadrature); NaN/inf are passed through."""
+        z = np.asarray(z, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            out = self._np(z) if self._np is not None else np.asarray(self.fn(z))
+        return np.broadcast_to(np.asarray(out, dtype=np.float64), z.shape)
+
+
+def _dtype_wrap(raw: Callable) -> Callable:
+    """Elementwise wrapper: float input keeps its dtype; ints become the default float; constants broadcast."""
+
+    def f(z):
+        z = jnp.asarray(z)
+        if not jnp.issubdtype(z.dtype, jnp.floating):
+            z = z.astype(jnp.result_type(float))
+        out = jnp.asarray(raw(z), dtype=z.dtype)
+        return jnp.broadcast_to(out, z.shape)
+
+    return f
+
+
+def _grad_dfn(fn: Callable) -> Callable:
+    scalar = jax.grad(lambda x: fn(x))
+
+    def d(z):
+        z = jnp.asarray(z)
+        if not jnp.issubdtype(z.dtype, jnp.floating):
+            z = z.astype(jnp.result_type(float))
+        return jnp.vectorize(scalar)(z)
+
+    return d
+
+
+def _parse_string(text: str) -> sp.Expr:
+    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+    if not text.strip():
+        raise ValueError("`spec`='' is empty: give an expression in z such as 'Max(z,0)' or a name such as 'relu'")
+    try:
+        expr = parse_expr(text, local_dict=dict(_LOCALS), transformations=standard_transformations)
+    except (SyntaxError, tokenize.TokenError) as exc:
+        raise ValueError(
+            f"`spec`={text!r} is not a valid expression ({type(exc).__name__}); write σ in z with sympy syntax, "
+            "e.g. 'Max(z,0)', 'tanh(z)', 'Abs(z)**3', 'exp(z/2)', or a name such as 'relu', 'h4'"
+        ) from None
+    except Exception as exc:  # sympy raises many kinds (TypeError, AttributeError, ...) for malformed input
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"`spec`={text!r} could not be parsed ({msg}); write σ in z with sympy syntax") from None
+    return expr
+
+
+def _check_expr(expr, label: str) -> sp.Expr:
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(
+            f"`spec`={label!r} is a {type(expr).__name__}, not an expression in z; give e.g. 'Max(z,0)'"
+        )
+    # map any plain Symbol('z') onto the real z
+    subs = {s: Z for s in expr.free_symbols if s.name == "z" and s != Z}
+    if subs:
+        expr = expr.xreplace(subs)
+    undef = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)})
+    if undef:
+        raise ValueError(
+            f"`spec`={label!r} uses unknown function(s) {', '.join(undef)}; use sympy functions "
+            "(exp, tanh, erf, Max, Abs, sign, Heaviside, Piecewise, ...) or relu/sigmoid/softplus/gelu"
+        )
+    other = sorted(s.name for s in expr.free_symbols if s != Z)
+    if other:
+        raise ValueError(
+            f"`spec`={label!r} has unknown symbol(s) {', '.join(other)}; σ must depend on z only "
+            "(substitute numbers for parameters)"
+        )
+    if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
+        raise ValueError(f"`spec`={label!r} is not a finite real function of z; give a real-valued expression")
+    return expr
+
+
+def _parity(np_fn: Callable) -> tuple[bool | None, bool | None]:
+    x = np.array([0.137, 0.412, 0.731, 1.093, 1.517, 1.962, 2.333, 2.871, 3.219, 3.777, 0.05, 0.29, 1.3, 2.6,
+                  4.4, 5.1])
+    with np.errstate(all="ignore"):
+        try:
+            a = np.asarray(np_fn(x), dtype=np.float64)
+            b = np.asarray(np_fn(-x), dtype=np.float64)
+        except Exception:
+            return None, None
+    a, b = np.broadcast_to(a, x.shape), np.broadcast_to(b, x.shape)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return None, None
+    scale = 1e-12 * (1.0 + np.maximum(np.abs(a), np.abs(b)))
+    return bool(np.all(np.abs(a - b) <= scale)), bool(np.all(np.abs(a + b) <= scale))
+
+
+def _from_expr(name: str, expr: sp.Expr, jfn=None, jdfn=None, npfn=None) -> Activation:
+    if jfn is None:
+        jfn = sp.lambdify(Z, expr, modules=_JAX_MODULES)
+    fn = _dtype_wrap(jfn)
+    if jdfn is None:
+        try:
+            d = sp.diff(expr, Z).replace(sp.DiracDelta, lambda *a: sp.S.Zero)
+            if d.has(sp.Derivative, sp.Subs):
+                raise ValueError("no symbolic derivative")
+            dfn = _dtype_wrap(sp.lambdify(Z, d, modules=_JAX_MODULES))
+        except Exception:
+            dfn = _grad_dfn(fn)
+    else:
+        dfn = _dtype_wrap(jdfn)
+    if npfn is None:
+        npfn = sp.lambdify(Z, expr, modules=_NP_MODULES)
+    even, odd = _parity(npfn)
+    return Activation(name=name, expr=expr, fn=fn, dfn=dfn, is_even=even, is_odd=odd, _np=npfn)
+
+
+def _from_callable(f: Callable) -> Activation:
+    name = getattr(f, "__name__", None) or type(f).__name__
+    fn = _dtype_wrap(f)
+
+    def npfn(x):
+        return np.asarray(f(x), dtype=np.float64)
+
+    even, odd = _parity(npfn)
+    return Activation(name=f"<callable {name}>", expr=None, fn=fn, dfn=_grad_dfn(fn), is_even=even, is_odd=odd,
+                      _np=npfn, _callable=f)
+
+
+def activation(spec) -> Activation:
+    """Build an ``Activation`` σ from a spec.
+
+    Args:
+        spec: one of
+            - a common name: ``relu``, ``abs``, ``sign``, ``heaviside``/``step``, ``linear``/``identity``,
+              ``tanh``, ``erf``, ``sigmoid``, ``softplus``, ``gelu`` (exact erf form, z·Φ(z));
+            - ``HeK`` (probabilists' Hermite He_K, monic) or ``hK`` (orthonormal h_K = He_K/√(K!)), any K ≥ 0;
+            - a sympy expression or a string in ``z`` (``"Max(z,0)"``, ``"Abs(z)**3"``, ``"exp(z/2)"``,
+              ``"Piecewise((z, z > 0), (0, True))"``; ``relu(.)``, ``sigmoid(.)``, ``softplus(.)``, ``gelu(.)``
+              may be used inside strings);
+            - a Python/JAX callable acting elementwise on arrays (``fn``/``dfn`` are jittable only if it is
+              JAX-traceable; coefficients only need it to accept float64 numpy arrays);
+            - an ``Activation`` (returned unchanged).
+
+    Returns:
+        ``Activation`` with ``.fn``, ``.dfn`` pure-jnp elementwise functions (THEORY.md §1).
+
+    Raises:
+        ValueError: syntax errors, unknown symbols or functions (named), negative Hermite degree.
+        TypeError: a spec of another kind.
+
+    Example:
+        >>> act = activation("h4"); float(act.fn(1.0))  # (1 - 6 + 3)/√24
+        -0.408248290463863
+    """
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str):
+        key = spec.strip()
+        low = key.lower()
+        if low in _NAMED:
+            expr, jfn, jdfn, npfn = _NAMED[low]
+            return _from_expr(low, expr, jfn, jdfn, npfn)
+        m = _HERMITE_NAME.match(key)
+        if m:
+            k = int(m.group(2))
+            if k > 200:
+                raise ValueError(f"`spec`={key!r}: Hermite degree {k} is out of range: need 0 ≤ K ≤ 200")
+            he = _he_expr(k)
+            expr = he if m.group(1) == "He" else sp.expand(he / sp.sqrt(sp.factorial(k)))
+            return _from_expr(key, expr)
+        if re.match(r"^(He|h)-\d+$", key):
+            raise ValueError(f"`spec`={key!r}: Hermite degree must be ≥ 0; use e.g. 'h4' or 'He2'")
+        expr = _check_expr(_parse_string(key), key)
+        return _from_expr(key, expr)
+    if isinstance(spec, sp.Basic):
+        expr = _check_expr(spec, str(spec))
+        return _from_expr(str(expr), expr)
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        expr = sp.nsimplify(spec) if isinstance(spec, float) else sp.Integer(spec)
+        return _from_expr(str(expr), expr)
+    if callable(spec):
+        return _from_callable(spec)
+    raise TypeError(
+        f"`spec`={spec!r} of type {type(spec).__name__} is not an activation spec; give a name ('relu', 'h4'), "
+        "an expression in z ('tanh(z)'), a sympy expression, or a callable"
+    )
