@@ -1,0 +1,83 @@
+"""Helpers shared by the CLI subcommands: JSON output and time-grid parsing (no numerics here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+
+import numpy as np
+
+__all__ = ["to_jsonable", "print_json", "parse_times"]
+
+
+def to_jsonable(obj):
+    """Recursively turn numpy arrays/scalars, sympy objects, tuples and dataclasses into JSON-ready values.
+
+    Non-finite floats (NaN, ±inf) become ``None`` (JSON ``null``), so the output is always valid JSON.
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()] if obj.ndim else to_jsonable(obj.item())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.repr}
+    if hasattr(obj, "tolist"):  # jax arrays
+        return to_jsonable(np.asarray(obj))
+    return str(obj)
+
+
+def print_json(obj, file=None) -> None:
+    """Print ``obj`` as one valid JSON document (NaN/inf → null) followed by a newline."""
+    print(json.dumps(to_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False), file=file or sys.stdout)
+
+
+def parse_times(text: str) -> np.ndarray:
+    """Parse a time grid; returns a float64 array, strictly increasing, all values finite and ≥ 0.
+
+    Accepted forms: ``"0,1,2.5,10"`` (explicit list), ``"START:STOP:NUM"`` (NUM evenly spaced points,
+    ``numpy.linspace``), ``"log:START:STOP:NUM"`` (NUM log-spaced points, START > 0, ``numpy.geomspace``).
+
+    Raises:
+        ValueError: one line naming the argument, the value and the accepted forms.
+    """
+    forms = "use '0,1,10', 'START:STOP:NUM' or 'log:START:STOP:NUM'"
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"`times`={text!r} is empty; {forms}")
+    s = text.strip()
+    try:
+        if s.startswith("log:"):
+            a, b, n = s[4:].split(":")
+            a, b, n = float(a), float(b), int(n)
+            if not (a > 0 and b > a and n >= 2):
+                raise ValueError(f"`times`={text!r} needs 0 < START < STOP and NUM ≥ 2; {forms}")
+            t = np.geomspace(a, b, n)
+        elif ":" in s:
+            a, b, n = s.split(":")
+            a, b, n = float(a), float(b), int(n)
+            if not (b > a and n >= 2):
+                raise ValueError(f"`times`={text!r} needs START < STOP and NUM ≥ 2; {forms}")
+            t = np.linspace(a, b, n)
+        else:
+            t = np.array([float(v) for v in s.split(",") if v.strip()], dtype=np.float64)
+    except ValueError as exc:
+        if str(exc).startswith("`times`"):
+            raise
+        raise ValueError(f"`times`={text!r} is not a time grid; {forms}") from None
+    if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"`times`={text!r} must contain finite values ≥ 0; {forms}")
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"`times`={text!r} must be strictly increasing; {forms}")
+    return t.astype(np.float64)
