@@ -123,6 +123,9 @@ def plot_staircase(report: dict, ax=None):
         ax = fig.add_subplot()
     st = report["staircase"]
     t = _a(report["sgd"]["t"])
+    if st.get("sgd_mean") is None:  # every seed diverged: nothing to draw
+        ax.text(0.5, 0.5, "no live SGD seed", ha="center", va="center", transform=ax.transAxes)
+        return fig if fig is not None else ax
     sgd = _a(st["sgd_mean"]).reshape(t.size, -1)
     flow = _a(st["flow_mean"]).reshape(t.size, -1)
     t, sgd, flow = t[t > 0], sgd[t > 0], flow[t > 0]
@@ -178,7 +181,8 @@ def plot_emergence(report: dict, ax=None):
         + ("t = 4cη·steps" if report["model"] == "quadratic" else "t = η·steps")
     )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
     ttl = "Emergence time vs direction"
     ax.set_title(ttl if fig is None else ttl + "\n" + _title(report), fontsize=9.5 if fig is not None else 10)
     return fig if fig is not None else ax

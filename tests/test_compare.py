@@ -1,0 +1,260 @@
+"""Verdict logic of sgd_check._compare on synthetic curves with known answers (no SGD, no JAX)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sgd_check._compare import (
+    CheckData,
+    Tolerances,
+    choose_fit_window,
+    compare,
+    emergence_times,
+    fit_exponent,
+    load_report,
+    predictions,
+    save_report,
+    step_size_parameter,
+    t_interval,
+    to_jsonable,
+)
+
+
+def _teacher(M, beta):
+    a = np.arange(1, M + 1, dtype=np.float64) ** (-beta)
+    return a / np.linalg.norm(a)
+
+
+def _additive(t, a, N, g0):
+    """Independent-direction (additive-model) curves: logistic G_mm, risk 1 − Σ ã_m² G_mm² (THEORY.md §2)."""
+    e = np.exp(2 * np.outer(t, a))
+    G = g0 * e / (1 + g0 * (e - 1))
+    G[:, N:] = g0[N:]
+    return 1 - (a**2 * G**2).sum(axis=1), G
+
+
+def synthetic(S=4, d=1000, M=48, N=12, beta=0.8, noise=0.02, shift=1.0, scale=1.0, seed=0, T=70, eta=1e-6):
+    """SGD = the flow of the same seed, optionally with time stretched by ``shift`` and risk scaled by ``scale``."""
+    rng = np.random.default_rng(seed)
+    a = _teacher(M, beta)
+    t = np.geomspace(0.1, 400, T)
+    sr, fr, sd, fd = [], [], [], []
+    for _ in range(S):
+        g0 = (N / d) * np.exp(rng.normal(0, 0.3, M))
+        r, G = _additive(t, a, N, g0)
+        r2, G2 = _additive(t / shift, a, N, g0)
+        fr.append(r)
+        fd.append(G)
+        sr.append(scale * r2 * (1 + noise * rng.normal(size=T)))
+        sd.append(G2)
+    params = dict(d=d, M=M, N=N, beta=beta, eta=eta, batch=1, c=1 / math.sqrt(N), seeds=S)
+    return CheckData(
+        model="quadratic",
+        params=params,
+        a=a,
+        t=t,
+        steps=np.arange(T),
+        sgd_risk=np.array(sr),
+        flow_risk=np.array(fr),
+        sgd_dir=np.array(sd),
+        flow_dir=np.array(fd),
+        diverged=np.zeros(S, bool),
+        floor=float((a[N:] ** 2).sum()),
+        time_unit="canonical Riccati time t = 4cη·steps",
+    )
+
+
+def _checks(report):
+    return {c["name"]: c for c in report["verdict"]["checks"]}
+
+
+# ---- elementary statistics ------------------------------------------------------------------------------------
+def test_fit_exponent_recovers_known_power_law():
+    t = np.geomspace(1, 1e3, 40)
+    p, c, n = fit_exponent(t, 3.0 * t**-0.75, (2.0, 500.0))
+    assert p == pytest.approx(-0.75, abs=1e-12)
+    assert c == pytest.approx(math.log(3.0), abs=1e-12)
+    assert n == int(np.sum((t >= 2) & (t <= 500)))
+    assert math.isnan(fit_exponent(t, t**-1, (2.0, 2.1))[0])  # < 3 points in the window
+
+
+def test_emergence_times_logistic_in_log_time_is_exact_at_symmetric_grid():
+    # c(t) = 1/(1 + (T/t)^k) crosses 1/2 at T; on a log grid symmetric around T linear-in-log interpolation is exact
+    T_true = np.array([3.0, 30.0, 1e5])
+    t = np.geomspace(0.3, 300, 31)  # ratio 10^(3/30); 3 and 30 fall halfway between grid points? make it so:
+    t = np.exp(np.log(3.0) + (np.arange(-12, 20) + 0.5) * math.log(10) / 10)
+    c = 1 / (1 + (T_true[None, :] / t[:, None]) ** 4)
+    got = emergence_times(t, c)
+    assert got[0] == pytest.approx(3.0, rel=1e-12)
+    assert got[1] == pytest.approx(30.0, rel=1e-12)
+    assert math.isnan(got[2])  # never reached inside the grid
+    # a curve above 1/2 from the start gets the first time; batch dimensions are kept
+    c2 = np.stack([c, np.ones_like(c)])
+    got2 = emergence_times(t, c2)
+    assert got2.shape == (2, 3) and np.all(got2[1] == t[0])
+
+
+def test_t_interval_matches_student_t():
+    from scipy import stats
+
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    ci = t_interval(x, 0.95)
+    lo, hi = stats.t.interval(0.95, 3, loc=x.mean(), scale=stats.sem(x))
+    assert ci["lo"] == pytest.approx(lo) and ci["hi"] == pytest.approx(hi)
+    assert math.isnan(t_interval([2.0], 0.95)["se"])
+
+
+def test_choose_fit_window_excludes_plateau_and_floor():
+    t = np.geomspace(0.1, 1e4, 100)
+    r = np.minimum(1.0, t**-0.5) + 0.01
+    lo, hi = choose_fit_window(t, r, 0.01)
+    assert r[t == lo][0] <= 0.8 * r[0] and r[t == hi][0] >= 0.02
+
+
+# ---- predictions ------------------------------------------------------------------------------------------------
+def test_predictions_regimes_and_exact_floor():
+    pr = predictions("quadratic", 0.8, 64, 8)
+    assert pr["time_exponent"] == pytest.approx(-0.75)
+    assert pr["plateau"] == pytest.approx(8**-0.6) and pr["plateau_kind"] == "scaling"
+    a = _teacher(64, 0.8)
+    assert pr["floor"] == pytest.approx(np.sum(a[8:] ** 2), rel=1e-14)
+    lo = predictions("quadratic", 0.3, 64, 32)
+    assert lo["time_exponent"] is None and lo["plateau"] == pytest.approx(1 - 0.5**0.4)
+    assert (
+        predictions("homogeneous", 1.0, 4, 4)["plateau"] is None and predictions("quadratic", 1.0, 4, 4)["floor"] == 0
+    )
+
+
+@pytest.mark.parametrize("M", [64, 256, 4096])
+def test_finite_M_plateau_correction_bounds_the_true_difference(M):
+    # Independent truth: the exact sum. The stated tolerance (twice the leading Euler–Maclaurin correction)
+    # must cover it, and the correction must be of the right size (not vacuous: within a factor 2).
+    beta, phi = 0.3, 0.5
+    pr = predictions("quadratic", beta, M, int(phi * M))
+    rel = abs(pr["floor"] / pr["plateau"] - 1)
+    corr = pr["plateau_finite_M_correction"]
+    assert rel <= 2 * corr and rel >= corr / 2
+
+
+def test_step_size_parameter_is_linear_in_eta():
+    a = _teacher(16, 1.0)
+    p = dict(d=100, M=16, N=8, beta=1.0, eta=1e-4, batch=1, c=None)
+    e1, _ = step_size_parameter("quadratic", p, a)
+    e2, _ = step_size_parameter("quadratic", {**p, "eta": 2e-4}, a)
+    e3, _ = step_size_parameter("quadratic", {**p, "eta": 2e-4, "batch": 2}, a)
+    assert e2 == pytest.approx(2 * e1) and e3 == pytest.approx(e1)
+    # quadratic: ε = η c d ℓ0 / (B ã_n), ℓ0 = 2(c²N+1), c = 1/√N
+    assert e1 == pytest.approx(1e-4 * 8**-0.5 * 100 * 4 / a[7])
+
+
+# ---- verdicts -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def good_report():
+    return compare(synthetic())
+
+
+def test_matching_curves_pass(good_report):
+    r = good_report
+    assert r["verdict"]["pass"] is True
+    ch = _checks(r)
+    for name in ("gap_max", "gap_late", "emergence_time_ratio", "time_exponent_sgd_vs_flow", "no_divergence"):
+        assert ch[name]["pass"], ch[name]
+    # every check states its tolerance and reason
+    assert all(c["why"] and c["tolerance"] is not None for c in r["verdict"]["checks"])
+    # the emergence-time slope of the additive model is β (t_m ∝ 1/ã_m); random g0 spreads it a little
+    assert r["comparison"]["emergence_slope"]["flow"] == pytest.approx(0.8, abs=0.1)
+
+
+def test_shifted_time_axis_fails_gap_and_emergence():
+    r = compare(synthetic(shift=1.3))
+    ch = _checks(r)
+    assert r["verdict"]["pass"] is False
+    assert not ch["gap_max"]["pass"] and ch["gap_max"]["value"] > ch["gap_max"]["tolerance"]
+    assert not ch["emergence_time_ratio"]["pass"]
+    assert r["comparison"]["emergence"]["ratio_geomean"][0] == pytest.approx(1.3, rel=0.03)
+
+
+def test_biased_risk_fails_late_gap_and_plateau():
+    r = compare(synthetic(scale=1.25))
+    ch = _checks(r)
+    assert not ch["gap_late"]["pass"] and not ch["plateau_sgd_vs_exact_floor"]["pass"]
+    assert r["comparison"]["gap"]["late_mean_rel"] == pytest.approx(0.25, abs=0.02)
+
+
+def test_gap_tolerance_grows_with_eta_and_seed_noise():
+    # the same 25% bias passes once η is so large that the stated O(ε) allowance covers it (tolerance ∝ η)
+    small = compare(synthetic(scale=1.25, eta=1e-6))
+    big = compare(synthetic(scale=1.25, eta=1e-3))
+    assert _checks(big)["gap_late"]["tolerance"] > _checks(small)["gap_late"]["tolerance"]
+    assert _checks(big)["gap_late"]["pass"]
+    # more seed noise → wider band → a small bias that fails with clean seeds passes with noisy ones
+    clean = compare(synthetic(scale=1.12, noise=0.0))
+    noisy = compare(synthetic(scale=1.12, noise=0.5, S=3))
+    assert not _checks(clean)["gap_late"]["pass"] and _checks(noisy)["gap_late"]["pass"]
+
+
+def test_pure_power_law_exponent_comes_back():
+    d = synthetic()
+    t = d.t
+    r = np.minimum(1.0, t**-0.6)
+    pure = CheckData(
+        **{**d.__dict__, "sgd_risk": np.tile(r, (4, 1)), "flow_risk": np.tile(r, (4, 1)), "floor": 0.0},
+    )
+    te = compare(pure)["comparison"]["time_exponent"]
+    assert te["flow"] == pytest.approx(-0.6, abs=1e-10) and te["sgd"] == pytest.approx(-0.6, abs=1e-10)
+
+
+def test_diverged_seed_fails_and_is_excluded():
+    d = synthetic()
+    div = np.array([False, True, False, False])
+    sr = d.sgd_risk.copy()
+    sr[1, 30:] = np.nan
+    r = compare(CheckData(**{**d.__dict__, "sgd_risk": sr, "diverged": div}))
+    ch = _checks(r)
+    assert not ch["no_divergence"]["pass"] and r["verdict"]["pass"] is False
+    assert ch["gap_max"]["pass"]  # the others are still compared, without the lost seed
+    assert r["comparison"]["seeds_alive"] == 3
+
+
+def test_bad_shapes_name_the_argument():
+    d = synthetic()
+    with pytest.raises(ValueError, match="sgd_dir"):
+        CheckData(**{**d.__dict__, "sgd_dir": d.sgd_dir[:, :, :3]})
+    with pytest.raises(ValueError, match="`t`"):
+        CheckData(**{**d.__dict__, "t": d.t[::-1]})
+    with pytest.raises(ValueError, match="level"):
+        Tolerances(level=1.5)
+
+
+# ---- report schema ----------------------------------------------------------------------------------------------
+def test_report_schema_and_json_round_trip(good_report, tmp_path):
+    r = good_report
+    for key in ("model", "params", "time_unit", "theory", "sgd", "comparison", "verdict"):
+        assert key in r
+    assert set(r["theory"]) >= {"t", "risk", "risk_per_seed"}
+    assert set(r["sgd"]) >= {"t", "risk_mean", "risk_std", "risk"}
+    assert set(r["comparison"]) >= {"gap", "emergence", "time_exponent", "plateau", "emergence_slope", "predicted"}
+    for c in r["verdict"]["checks"]:
+        assert set(c) >= {"name", "pass", "value", "tolerance", "why"}
+    path = tmp_path / "report.json"
+    save_report(path, r)
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert load_report(path) == r
+    # unlearned directions have NaN emergence times, which become null
+    assert None in r["comparison"]["emergence"]["sgd_per_seed"][0]
+    assert to_jsonable({"x": np.array([1.0, np.nan, np.inf])}) == {"x": [1.0, None, None]}
+    assert json.loads(json.dumps(r)) == r
+
+
+def test_check_data_npz_round_trip_gives_the_same_report(good_report, tmp_path):
+    d = synthetic()
+    d.save(tmp_path / "data.npz")
+    back = CheckData.load(tmp_path / "data.npz")
+    assert compare(back) == good_report
+    with pytest.raises(FileNotFoundError, match="no saved check data"):
+        CheckData.load(tmp_path / "missing.npz")
