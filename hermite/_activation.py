@@ -183,16 +183,17 @@ def _check_expr(expr, label: str) -> sp.Expr:
     if subs:
         expr = expr.xreplace(subs)
     undef = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)})
-    if undef:
-        raise ValueError(
-            f"`spec`={label!r} uses unknown function(s) {', '.join(undef)}; use sympy functions "
-            "(exp, tanh, erf, Max, Abs, sign, Heaviside, Piecewise, ...) or relu/sigmoid/softplus/gelu"
-        )
     other = sorted(s.name for s in expr.free_symbols if s != Z)
-    if other:
+    if undef or other:
+        parts = []
+        if undef:
+            parts.append(f"unknown function(s) {', '.join(undef)}")
+        if other:
+            parts.append(f"unknown symbol(s) {', '.join(other)}")
         raise ValueError(
-            f"`spec`={label!r} has unknown symbol(s) {', '.join(other)}; σ must depend on z only "
-            "(substitute numbers for parameters)"
+            f"`spec`={label!r} uses {' and '.join(parts)}; σ must be a function of z only, built from sympy "
+            "functions (exp, tanh, erf, Max, Abs, sign, Heaviside, Piecewise, ...) or relu/sigmoid/softplus/gelu, "
+            "with numbers substituted for parameters"
         )
     if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
         raise ValueError(f"`spec`={label!r} is not a finite real function of z; give a real-valued expression")

@@ -24,7 +24,7 @@ from math import factorial
 import sympy as sp
 
 from ._activation import Z
-from ._polys import he_coeffs, mono_to_he, poly_mul, poly_to_he
+from ._polys import he_coeffs, poly_mul, poly_to_he
 
 __all__ = ["exact_coefficients", "rationalize", "NotSquareIntegrable"]
 
@@ -409,6 +409,9 @@ def exact_coefficients(expr: sp.Expr, K: int):
     expr = rationalize(expr)
     if not expr.has(Z):
         return [expr] + [sp.S.Zero] * K, "constant"
+    big = [p for p in expr.atoms(sp.Pow) if p.base.has(Z) and p.exp.is_Number and abs(p.exp) > 400]
+    if big:
+        return None, f"power {big[0].exp} too large for the exact routes (limit 400)"
     res = _polynomial(expr, K)
     if res is not None:
         return res, "polynomial change of basis"
@@ -420,6 +423,3 @@ def exact_coefficients(expr: sp.Expr, K: int):
         return res, "Gaussian-closed form (exp/trig/erf × polynomial, Stein)"
     return None, "no closed form route applies"
 
-
-def mono_he_table(n):  # pragma: no cover - re-export for tests
-    return mono_to_he(n)
