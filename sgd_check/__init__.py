@@ -1,3 +1,12 @@
 """Online-SGD simulator and theory-vs-SGD checks (THEORY.md §2-§4)."""
 
-__all__: list[str] = []
+from ._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
+from ._simulate import SimulationResult, simulate
+
+__all__ = [
+    "HomogeneousSGDConfig",
+    "QuadraticSGDConfig",
+    "SimulationResult",
+    "simulate",
+    "steps_for_time",
+]

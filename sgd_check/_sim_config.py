@@ -1,0 +1,231 @@
+"""Frozen, validated run specifications for the online-SGD simulator (THEORY.md §2-§3).
+
+Conventions shared by both models:
+
+* Teacher coefficients ``a_m = m^{-beta}`` normalised to ``ã = a/‖a‖₂`` (``Σ ã_m² = 1``).
+* Teacher directions are the first ``M`` coordinate axes. This loses no generality: the inputs
+  ``x ~ N(0, I_d)`` are isotropic, so any orthonormal teacher frame Θ can be rotated onto the axes together
+  with the student, and every reported quantity (overlaps ``ΘᵀU``, ``WΘ``, risks) is rotation invariant.
+* Time: quadratic model canonical Riccati time ``t = 4 c η · steps``; homogeneous model ``t = η · steps``.
+* Risk is the *relative* population risk ``E(f − f_*)² / E f_*²`` unless a field name says otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from hermite._validate import check_choice, check_int, check_real
+
+__all__ = [
+    "QuadraticSGDConfig",
+    "HomogeneousSGDConfig",
+    "teacher_coefficients",
+    "log_schedule",
+    "steps_for_time",
+]
+
+_DTYPES = ("float32", "float64")
+_DEVICES = ("auto", "cpu", "gpu")
+_PHASE2 = ("end", "logged", "none")
+
+
+def teacher_coefficients(beta: float, M: int) -> np.ndarray:
+    """Normalised power-law teacher ``ã_m = m^{-β} / ‖(k^{-β})_{k≤M}‖₂``, shape ``(M,)``, float64."""
+    beta = check_real("beta", beta, lo=0.0)
+    M = check_int("M", M, lo=1)
+    a = np.arange(1, M + 1, dtype=np.float64) ** (-beta)
+    return a / np.linalg.norm(a)
+
+
+def log_schedule(steps: int, n_log: int) -> np.ndarray:
+    """Logged step numbers: 0 and about ``n_log`` log-spaced integers in ``[1, steps]`` (always ending at ``steps``)."""
+    steps = check_int("steps", steps, lo=1)
+    n_log = check_int("n_log", n_log, lo=1)
+    pts = np.unique(np.round(np.geomspace(1, steps, n_log)).astype(np.int64))
+    return np.concatenate([[0], pts]).astype(np.int64)
+
+
+def steps_for_time(t_max: float, time_per_step: float) -> int:
+    """Smallest number of SGD steps whose flow time ``steps · time_per_step`` reaches ``t_max``."""
+    t_max = check_real("t_max", t_max, lo=0.0, lo_open=True, fix="give a positive flow time")
+    return max(1, math.ceil(t_max / time_per_step - 1e-9))
+
+
+def _common_checks(cfg) -> None:
+    d = check_int("d", cfg.d, lo=1, fix="the input dimension must be a positive integer")
+    M = check_int("M", cfg.M, lo=1, hi=d, fix=f"teacher directions live in R^d: need M ≤ d={d}; raise --d or lower --M")
+    N = check_int("N", cfg.N, lo=1, hi=d, fix=f"need N ≤ d={d}; raise --d or lower --N")
+    object.__setattr__(cfg, "d", d)
+    object.__setattr__(cfg, "M", M)
+    object.__setattr__(cfg, "N", N)
+    object.__setattr__(cfg, "beta", check_real("beta", cfg.beta, lo=0.0, fix="use a power-law exponent β ≥ 0"))
+    object.__setattr__(
+        cfg, "eta", check_real("eta", cfg.eta, lo=0.0, lo_open=True, fix="the step size η must be positive")
+    )
+    object.__setattr__(cfg, "steps", check_int("steps", cfg.steps, lo=1, fix="run at least one SGD step"))
+    object.__setattr__(cfg, "batch", check_int("batch", cfg.batch, lo=1, fix="the batch size B must be ≥ 1"))
+    object.__setattr__(cfg, "seeds", check_int("seeds", cfg.seeds, lo=1, fix="simulate at least one seed"))
+    object.__setattr__(cfg, "seed", check_int("seed", cfg.seed, lo=0, hi=2**32 - 1, fix="use a seed in [0, 2^32)"))
+    object.__setattr__(cfg, "n_log", check_int("n_log", cfg.n_log, lo=1, hi=10_000, fix="log 1..10000 points"))
+    check_choice("dtype", cfg.dtype, _DTYPES, fix="use --dtype float32 (fast) or float64 (exact comparisons)")
+    check_choice("device", cfg.device, _DEVICES, fix="use --device auto, cpu or gpu")
+    if cfg.chunk is not None:
+        object.__setattr__(cfg, "chunk", check_int("chunk", cfg.chunk, lo=1, hi=1 << 16, fix="or leave it None"))
+    object.__setattr__(
+        cfg,
+        "checkpoint_every",
+        check_int("checkpoint_every", cfg.checkpoint_every, lo=1, fix="checkpoint every ≥ 1 chunks"),
+    )
+    object.__setattr__(
+        cfg,
+        "blowup",
+        check_real("blowup", cfg.blowup, lo=1.0, lo_open=True, fix="relative risk above which a seed is diverged"),
+    )
+
+
+def _auto_chunk(batch: int, d: int) -> int:
+    """Steps per compiled chunk: about 2^18 Gaussian numbers per seed per chunk (a power of two in [1, 1024])."""
+    c = max(1, (1 << 18) // (batch * d))
+    return int(min(1024, 1 << (c.bit_length() - 1)))
+
+
+@dataclasses.dataclass(frozen=True)
+class QuadraticSGDConfig:
+    """Online SGD on the Stiefel manifold for the quadratic network of [BEVW25] (THEORY.md §2).
+
+    Student ``f_U(x) = c Σ_i He_2(⟨u_i, x⟩)`` with ``U ∈ St(d, N)``; teacher ``f_*(x) = Σ_m ã_m He_2(x_m)``.
+    Each step draws ``batch`` fresh ``x ~ N(0, I_d)``, takes the embedded-metric Riemannian gradient of the
+    batch-mean loss ``½(f − y)²`` and the polar retraction (closed form, rank ``batch``). Flow time is the
+    canonical Riccati time ``t = 4 c η · steps``. ``U0`` is Haar on ``St(d, N)``.
+
+    Phase II (``phase2``: ``"end"``, ``"logged"`` or ``"none"``) fits the radial part ``Ω`` (``W = UΩ^{1/2}``)
+    by least squares on ``n_prime`` fresh samples (default ``4 N²``); its risk is evaluated exactly.
+
+    Fields: ``d ≥ 1``, ``1 ≤ M ≤ d``, ``1 ≤ N ≤ d``, ``beta ≥ 0``, ``eta > 0``, ``steps ≥ 1``, ``batch ≥ 1``,
+    ``seeds ≥ 1``, ``c > 0`` (default ``1/√N``), ``dtype`` (``"float32"``/``"float64"``), ``seed`` (base PRNG
+    seed), ``n_log`` (number of log-spaced logged steps), ``device`` (``"auto"``/``"cpu"``/``"gpu"``),
+    ``chunk`` (steps per compiled chunk, default automatic), ``checkpoint_every`` (chunks between checkpoints),
+    ``blowup`` (unused by this model: its relative risk is ≤ 1 by construction; kept for a uniform interface).
+    Raises ``ValueError``/``TypeError`` naming the argument, the allowed range and the fix.
+    """
+
+    d: int
+    M: int
+    N: int
+    beta: float
+    eta: float
+    steps: int
+    batch: int = 1
+    seeds: int = 1
+    c: float | None = None
+    dtype: str = "float32"
+    seed: int = 0
+    n_log: int = 60
+    phase2: str = "end"
+    n_prime: int | None = None
+    device: str = "auto"
+    chunk: int | None = None
+    checkpoint_every: int = 8
+    blowup: float = 1e3
+
+    model = "quadratic"
+    time_unit = "canonical Riccati time t = 4*c*eta*steps"
+
+    def __post_init__(self):
+        _common_checks(self)
+        c = 1.0 / math.sqrt(self.N) if self.c is None else self.c
+        object.__setattr__(self, "c", check_real("c", c, lo=0.0, lo_open=True, fix="the output scale c must be > 0"))
+        check_choice("phase2", self.phase2, _PHASE2, fix="fit the radial part at the end, at logged steps, or never")
+        n_prime = 4 * self.N * self.N if self.n_prime is None else self.n_prime
+        object.__setattr__(
+            self, "n_prime", check_int("n_prime", n_prime, lo=1, fix="use ≥ N(N+1)/2 samples for the radial fit")
+        )
+        if self.phase2 != "none" and self.n_prime < self.N * (self.N + 1) // 2:
+            raise ValueError(
+                f"`n_prime`={self.n_prime} is out of range: need n_prime ≥ N(N+1)/2 = {self.N * (self.N + 1) // 2} "
+                "for the least-squares radial fit; raise --n-prime or set phase2='none'"
+            )
+
+    @property
+    def time_per_step(self) -> float:
+        """Flow time per SGD step, ``4 c η``."""
+        return 4.0 * self.c * self.eta
+
+    @property
+    def chunk_size(self) -> int:
+        """Steps per compiled chunk (``chunk`` or an automatic power of two)."""
+        return self.chunk if self.chunk is not None else _auto_chunk(self.batch, self.d)
+
+    def teacher(self) -> np.ndarray:
+        """``ã`` (shape ``(M,)``, float64)."""
+        return teacher_coefficients(self.beta, self.M)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class HomogeneousSGDConfig:
+    """Online SGD for the two-homogeneous network of [RNWL25] (THEORY.md §3).
+
+    Student ``f(x) = Σ_i ‖w_i‖² σ(⟨w_i, x⟩/‖w_i‖)``; teacher ``f_*(x) = Σ_p ã_p σ(x_p)``; plain online SGD
+    on the rows ``w_i`` of ``W ∈ R^{N×d}`` (norms and directions together) with the batch-mean loss
+    ``½(f − y)²``. Flow time ``t = η · steps``. ``W0`` has i.i.d. ``N(0, init_scale²/d)`` entries, so
+    ``‖w_i‖ ≈ init_scale``. The relative risk ``2L/K(1)`` is computed exactly from the overlaps through the
+    Gaussian kernel ``K`` of ``σ``.
+
+    Fields as :class:`QuadraticSGDConfig` plus ``activation`` (any ``hermite.activation`` spec; default
+    ``"h4"`` = He_4/√24) and ``init_scale > 0`` (default 0.1); ``blowup``: a logged relative risk above it
+    (or any non-finite value) marks the seed as diverged.
+    """
+
+    d: int
+    M: int
+    N: int
+    beta: float
+    eta: float
+    steps: int
+    activation: object = "h4"
+    batch: int = 1
+    seeds: int = 1
+    init_scale: float = 0.1
+    dtype: str = "float32"
+    seed: int = 0
+    n_log: int = 60
+    device: str = "auto"
+    chunk: int | None = None
+    checkpoint_every: int = 8
+    blowup: float = 1e3
+
+    model = "homogeneous"
+    time_unit = "t = eta*steps"
+
+    def __post_init__(self):
+        _common_checks(self)
+        object.__setattr__(
+            self,
+            "init_scale",
+            check_real("init_scale", self.init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0"),
+        )
+
+    @property
+    def time_per_step(self) -> float:
+        """Flow time per SGD step, ``η``."""
+        return self.eta
+
+    @property
+    def chunk_size(self) -> int:
+        """Steps per compiled chunk (``chunk`` or an automatic power of two)."""
+        return self.chunk if self.chunk is not None else _auto_chunk(self.batch, self.d)
+
+    def teacher(self) -> np.ndarray:
+        """``ã`` (shape ``(M,)``, float64)."""
+        return teacher_coefficients(self.beta, self.M)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
