@@ -182,6 +182,14 @@ def _check_expr(expr, label: str) -> sp.Expr:
     subs = {s: Z for s in expr.free_symbols if s.name == "z" and s != Z}
     if subs:
         expr = expr.xreplace(subs)
+    herm = {}
+    for s in expr.free_symbols:
+        m = _HERMITE_NAME.match(s.name)
+        if m and int(m.group(2)) <= 200:
+            k = int(m.group(2))
+            herm[s] = _he_expr(k) if m.group(1) == "He" else _he_expr(k) / sp.sqrt(sp.factorial(k))
+    if herm:
+        expr = sp.expand(expr.xreplace(herm))
     undef = sorted({f.func.__name__ for f in expr.atoms(AppliedUndef)})
     other = sorted(s.name for s in expr.free_symbols if s != Z)
     if undef or other:
@@ -257,8 +265,8 @@ def activation(spec) -> Activation:
               ``tanh``, ``erf``, ``sigmoid``, ``softplus``, ``gelu`` (exact erf form, z·Φ(z));
             - ``HeK`` (probabilists' Hermite He_K, monic) or ``hK`` (orthonormal h_K = He_K/√(K!)), any K ≥ 0;
             - a sympy expression or a string in ``z`` (``"Max(z,0)"``, ``"Abs(z)**3"``, ``"exp(z/2)"``,
-              ``"Piecewise((z, z > 0), (0, True))"``; ``relu(.)``, ``sigmoid(.)``, ``softplus(.)``, ``gelu(.)``
-              may be used inside strings);
+              ``"Piecewise((z, z > 0), (0, True))"``, ``"He3 + 2*h5"``; ``relu(.)``, ``sigmoid(.)``,
+              ``softplus(.)``, ``gelu(.)`` and symbols ``HeK``/``hK`` may be used inside strings);
             - a Python/JAX callable acting elementwise on arrays (``fn``/``dfn`` are jittable only if it is
               JAX-traceable; coefficients only need it to accept float64 numpy arrays);
             - an ``Activation`` (returned unchanged).
