@@ -131,8 +131,12 @@ class Activation:
 
 
 def _dtype_wrap(raw: Callable) -> Callable:
-    """Elementwise wrapper: float input keeps its dtype; ints become the default float; constants broadcast."""
+    """Elementwise wrapper: float input keeps its dtype; ints become the default float; constants broadcast.
 
+    The result is ``jax.jit``-compiled (once per shape/dtype), and inlines when used inside other jitted code.
+    """
+
+    @jax.jit
     def f(z):
         z = jnp.asarray(z)
         if not jnp.issubdtype(z.dtype, jnp.floating):
@@ -146,6 +150,7 @@ def _dtype_wrap(raw: Callable) -> Callable:
 def _grad_dfn(fn: Callable) -> Callable:
     scalar = jax.grad(lambda x: fn(x))
 
+    @jax.jit
     def d(z):
         z = jnp.asarray(z)
         if not jnp.issubdtype(z.dtype, jnp.floating):

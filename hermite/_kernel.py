@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
@@ -165,10 +166,12 @@ def _closed_affine(expr):
         Af = float(A)
         cross = float(2 * A * B * Ef + B**2)
 
+        @jax.jit
         def K(rho, Kf=Kf, Af=Af, cross=cross):
             r = _prep(rho)
             return (Af * Af * Kf(r) + cross).astype(r.dtype)
 
+        @jax.jit
         def dK(rho, dKf=dKf, Af=Af):
             r = _prep(rho)
             return (Af * Af * dKf(r)).astype(r.dtype)
@@ -180,20 +183,31 @@ def _closed_affine(expr):
     return None
 
 
+def _horner(coef_desc: np.ndarray, r):
+    """Σ_j coef[j] r^j with coefficients given highest degree first (lax.scan: one small compiled loop)."""
+    c = jnp.asarray(coef_desc, dtype=r.dtype)
+
+    def body(acc, ci):
+        return acc * r + ci, None
+
+    acc, _ = jax.lax.scan(body, jnp.zeros_like(r), c)
+    return acc
+
+
 def _series(b2: np.ndarray):
+    """K(ρ) = Σ_j b2[j] ρ^j and K'(ρ) = Σ_j j b2[j] ρ^{j−1} by Horner's rule."""
     coef = np.asarray(b2, dtype=np.float64)
-    dcoef = coef[1:] * np.arange(1, coef.size)
-    rev, drev = coef[::-1].copy(), dcoef[::-1].copy()
+    rev = coef[::-1].copy()
+    drev = (coef[1:] * np.arange(1, coef.size))[::-1].copy()
 
+    @jax.jit
     def K(rho):
-        r = _prep(rho)
-        return jnp.polyval(jnp.asarray(rev, dtype=r.dtype), r)
+        return _horner(rev, _prep(rho))
 
+    @jax.jit
     def dK(rho):
         r = _prep(rho)
-        if drev.size == 0:
-            return jnp.zeros_like(r)
-        return jnp.polyval(jnp.asarray(drev, dtype=r.dtype), r)
+        return _horner(drev, r) if drev.size else jnp.zeros_like(r)
 
     return K, dK
 
