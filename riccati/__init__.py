@@ -1,5 +1,32 @@
-"""Deterministic gradient-flow theory for quadratic and two-homogeneous networks (THEORY.md §2-§3)."""
+"""Deterministic gradient-flow theory for quadratic and two-homogeneous networks (THEORY.md §2-§3).
+
+Quadratic model [BEVW25]: exact Riccati flow of the overlap G(t) = ΘᵀUUᵀΘ in canonical time t = 4cτ
+(:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk`).
+Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise.
+"""
 
 import hermite as _hermite  # noqa: F401  (enables float64 for theory)
 
-__all__: list[str] = []
+from ._haar import sample_initial_overlap
+from ._quadratic import (
+    TIME_UNIT_QUADRATIC,
+    QuadraticFlow,
+    QuadraticSolution,
+    quadratic_flow,
+    quadratic_risk,
+    quadratic_risk_from_overlap,
+    width_floor,
+)
+from ._teacher import teacher_coefficients
+
+__all__ = [
+    "TIME_UNIT_QUADRATIC",
+    "QuadraticFlow",
+    "QuadraticSolution",
+    "quadratic_flow",
+    "quadratic_risk",
+    "quadratic_risk_from_overlap",
+    "sample_initial_overlap",
+    "teacher_coefficients",
+    "width_floor",
+]
