@@ -57,6 +57,12 @@ def _time_label(report: dict) -> str:
     return "flow time t = η·steps"
 
 
+def _set_tmin(ax, report):
+    t_min = report["comparison"].get("display", {}).get("t_min")
+    if t_min:
+        ax.set_xlim(left=t_min, right=report["sgd"]["t"][-1] * 1.1)
+
+
 def _positive(t, *ys):
     ok = t > 0
     return (t[ok], *[y[..., ok] for y in ys])
@@ -104,6 +110,7 @@ def plot_risk(report: dict, ax=None):
         ax.axhline(pl["predicted"], color=_PRED, lw=1.0, ls=":", label="predicted plateau $1-φ^{1-2β}$ (M→∞)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _set_tmin(ax, report)
     ax.set_xlabel(_time_label(report))
     ax.set_ylabel("relative risk $E(f-f_*)^2/E f_*^2$")
     ax.grid(True, which="major", alpha=0.3)
@@ -139,6 +146,7 @@ def plot_staircase(report: dict, ax=None):
     ax.plot([], [], color="k", lw=1.2, ls="--", label="exact flow")
     ax.axhline(0.5, color=_FLOOR, lw=0.8, ls=":", label="learned: crosses 1/2")
     ax.set_xscale("log")
+    _set_tmin(ax, report)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(_time_label(report))
     name = "$G_{mm}(t)=\\|U^\\top θ_m\\|^2$" if report["model"] == "quadratic" else "$\\max_i m_{im}(t)^2$"
