@@ -148,7 +148,19 @@ def _real_roots(u) -> list:
         raise _RouteFailed("non-polynomial argument")
     if all(c == 0 for c in pc[1:]):
         return []
-    roots = sp.Poly(sp.expand(u), Z).real_roots()
+    poly = sp.Poly(sp.expand(u), Z)
+    try:
+        roots = poly.real_roots()
+    except (NotImplementedError, sp.PolynomialError, sp.DomainError):
+        # irrational coefficients: all roots in radicals, then keep the real ones
+        allr = sp.roots(poly)
+        if sum(allr.values()) != poly.degree():
+            raise _RouteFailed("breakpoints without radical form") from None
+        roots = []
+        for r in allr:
+            re, im = (sp.re(r), sp.im(r)) if r.is_real is not True else (r, sp.S.Zero)
+            if im == 0 or abs(complex(sp.N(r, 40)).imag) < 1e-35:
+                roots.append(sp.nsimplify(re) if re.has(sp.I) else re)
     if any(isinstance(r, sp.CRootOf) for r in roots):
         raise _RouteFailed("breakpoint without radical form")
     return list(set(roots))
@@ -421,5 +433,14 @@ def exact_coefficients(expr: sp.Expr, K: int):
     res = _gaussian_closed(expr, K)
     if res is not None:
         return res, "Gaussian-closed form (exp/trig/erf × polynomial, Stein)"
+    # coefficients are linear in σ: a sum of piecewise-polynomial and Gaussian-closed parts
+    terms = sp.Add.make_args(sp.expand(expr))
+    pw = [t for t in terms if t.has(*_PW_ATOMS)]
+    rest = [t for t in terms if not t.has(*_PW_ATOMS)]
+    if pw and rest:
+        a = _piecewise(sp.Add(*pw), K)
+        b = _gaussian_closed(sp.Add(*rest), K) if a is not None else None
+        if a is not None and b is not None:
+            return [sp.expand(x + y) for x, y in zip(a, b, strict=True)], "piecewise polynomial + Gaussian-closed"
     return None, "no closed form route applies"
 

@@ -159,3 +159,26 @@ def test_information_exponent_numeric_tolerance_and_coeffs_input():
     assert hermite.information_exponent(co) == 2
     assert hermite.information_exponent(lambda x: np.cos(x) - math.exp(-0.5), degree=8, tol=1e-3) == 2
     assert hermite.information_exponent("He6", degree=4) is None  # IE beyond the searched degree
+
+
+def test_irrational_breakpoint_and_mixed_sum():
+    r2 = sp.sqrt(2)
+    phi = sp.exp(-r2**2 / 2) / SQ2PI
+    Phi = (1 + sp.erf(r2 / sp.sqrt(2))) / 2
+    co = hermite.coefficients("Max(z, sqrt(2))", 2)
+    # E max(z, a) = φ(a) + a Φ(a);  c_1 = E[σ'] = P(z > a);  c_2 = E[σ'']/2 = φ(a)/2
+    for got, want in zip(co.exact, [phi + r2 * Phi, 1 - Phi, phi / 2], strict=True):
+        assert _same(got, want)
+    mixed = hermite.coefficients("gelu(z) + relu(z) + sin(z)", 9)
+    parts = [hermite.coefficients(s, 9) for s in ("gelu", "relu", "sin(z)")]
+    assert mixed.is_exact.all()
+    for j in range(10):
+        assert _same(mixed.exact[j], sum(p.exact[j] for p in parts))
+
+
+@pytest.mark.parametrize("spec", ["Min(z, 1)", "sign(z - 1)", "Abs(z**2 - 2)"])
+def test_numeric_error_estimate_covers_kinks_and_jumps(spec):
+    ex = hermite.coefficients(spec, 12, basis="h")
+    nu = hermite.coefficients(spec, 12, basis="h", exact=False)
+    assert ex.is_exact.all()
+    assert np.all(np.abs(ex.values - nu.values) <= nu.errors)
