@@ -184,7 +184,12 @@ def _closed_affine(expr):
 
 
 def _horner(coef_desc: np.ndarray, r):
-    """Σ_j coef[j] r^j with coefficients given highest degree first (lax.scan: one small compiled loop)."""
+    """Σ_j coef[j] r^j, coefficients highest degree first (unrolled when short, else one lax.scan loop)."""
+    if len(coef_desc) <= 16:  # short polynomials (h_k, He_k): unrolled, cheapest inside ODE right-hand sides
+        acc = jnp.zeros_like(r)
+        for ci in coef_desc:
+            acc = acc * r + jnp.asarray(ci, dtype=r.dtype)
+        return acc
     c = jnp.asarray(coef_desc, dtype=r.dtype)
 
     def body(acc, ci):
