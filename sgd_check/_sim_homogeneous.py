@@ -35,7 +35,7 @@ def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True):
     B = X.shape[0]
     M = a.shape[0]
     n = jnp.sqrt(jnp.sum(W * W, axis=1))  # (N,)
-    P = _mm(X, W.T)  # (B, N)
+    P = jnp.sum(X[0][None, :] * W, axis=1)[None, :] if B == 1 else _mm(X, W.T)  # (B, N); B=1 fuses on CPU
     z = P / n[None, :]
     s = sigma(z)
     ds = dsigma(z)
@@ -47,7 +47,7 @@ def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True):
     ok = jnp.all(jnp.isfinite(alpha)) & jnp.all(jnp.isfinite(beta))
     alpha = jnp.where(ok & live, alpha, 0.0)  # a frozen (diverged) seed or a bad step leaves W unchanged
     beta = jnp.where(ok & live, beta, 0.0)
-    upd = alpha[:, None] * W + _mm(beta.T, X)
+    upd = alpha[:, None] * W + (beta[0][:, None] * X[0][None, :] if B == 1 else _mm(beta.T, X))
     return W - eta * upd, ok
 
 

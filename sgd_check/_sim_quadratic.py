@@ -110,15 +110,14 @@ def quadratic_risk_from_G(a, G):
     return 1.0 - jnp.sum(AG * AG.T)
 
 
-def observe(U, a, c):
-    """Logged quantities of one seed, computed exactly (float64) from ``U_top = U[:M]``.
+def observe(Utop, a, c):
+    """Logged quantities of one seed, computed exactly (float64) from ``U_top = U[:M]`` (M, N).
 
     ``risk`` = ``1 − tr(ÃGÃG)`` with ``G = U_top U_topᵀ``; ``G_diag`` (M,); ``risk_student`` = relative risk
     of the Phase-I student itself, ``‖cUUᵀ − S‖_F²/‖ã‖² = c²N − 2c tr(ÃG) + 1`` (Σ ã² = 1).
     """
-    M = a.shape[0]
-    N = U.shape[1]
-    Ut = U[:M].astype(jnp.float64)
+    N = Utop.shape[1]
+    Ut = Utop.astype(jnp.float64)
     G = _mm(Ut, Ut.T)
     a64 = a.astype(jnp.float64)
     risk = quadratic_risk_from_G(a64, G)
@@ -172,3 +171,59 @@ def phase2_fit(U, key, a, n_prime: int, block: int = 4096):
     StopS = _mm(Ut.T * a64[None, :], Ut)  # U_topᵀ Ã U_top
     risk = jnp.sum(Om * Om) - 2.0 * jnp.sum(Om * StopS) + jnp.sum(a64 * a64)
     return risk, Om
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Blocked form of the batch-1 step (same map, level-3 arithmetic). Within a block of k steps with inputs
+# X (k, d) the iterate is kept as U_j = U0 R_j + Xᵀ Q_j (R_j N×N, Q_j k×N): each step then costs O(N² + kN) in
+# these coordinates, and the d-dimensional work is four matrix products per block (X U0, X Xᵀ, U0 R, Xᵀ Q).
+
+
+def block_begin(U0, X, a):
+    """Per-block precomputation: ``Z = (X U0)`` (k, N), ``Γ = X Xᵀ`` (k, k), labels ``y`` (k,)."""
+    M = a.shape[0]
+    Z = _mm(X, U0)
+    Gam = _mm(X, X.T)
+    xm = X[:, :M]
+    y = jnp.sum(a[None, :] * (xm * xm - 1.0), axis=1)
+    return Z, Gam, y
+
+
+def block_step(Rt, Qt, z, gam, y, j, c, eta, live):
+    """One batch-1 step in block coordinates; ``Rt = Rᵀ`` (N, N), ``Qt = Qᵀ`` (N, k); returns ``(Rt, Qt, ok)``.
+
+    With ``h = U_jᵀx_j = Rt z + Qt γ`` and ``U_j`` orthonormal (so ``‖v‖² = ‖x‖² − ‖h‖²``) the step of
+    :func:`stiefel_step` reads ``U_{j+1} = U_j + p hᵀ``, ``p = κ x + μ v``, ``κ = A ψ(A‖h‖²)``,
+    ``μ = −η D − κ(1 + η D ‖h‖²)``, ``D = 2cr``, ``A = D²‖v‖²``; in coordinates ``p = Xᵀa + U0 b`` with
+    ``a = (κ + μ) e_j − μ Q h``, ``b = −μ R h``, so ``Rᵀ += h bᵀ`` and ``Qᵀ += h aᵀ``.
+    """
+    N = Rt.shape[0]
+    k = Qt.shape[1]
+    h = jnp.sum(Rt * z[None, :], axis=1) + jnp.sum(Qt * gam[None, :], axis=1)
+    hh = jnp.sum(h * h)
+    r = c * (hh - N) - y
+    dd = 2.0 * c * r
+    vv = jnp.maximum(gam[j] - hh, 0.0)
+    A = dd * dd * vv
+    s = A * hh
+    kap = A * _psi(s, eta)
+    mu = -eta * dd - kap * (1.0 + eta * dd * hh)
+    Rh = jnp.sum(Rt * h[:, None], axis=0)
+    Qh = jnp.sum(Qt * h[:, None], axis=0)
+    avec = (kap + mu) * (jnp.arange(k) == j).astype(Rt.dtype) - mu * Qh
+    bvec = -mu * Rh
+    ok = jnp.all(jnp.isfinite(avec)) & jnp.all(jnp.isfinite(bvec)) & (eta * eta * s < _STEP_ANGLE_LIMIT)
+    good = ok & live
+    avec = jnp.where(good, avec, 0.0)
+    bvec = jnp.where(good, bvec, 0.0)
+    return Rt + h[:, None] * bvec[None, :], Qt + h[:, None] * avec[None, :], ok
+
+
+def block_top(U0top, Xtop, Rt, Qt):
+    """``U_j[:M] = U0[:M] R + X[:, :M]ᵀ Q`` (M, N) for logging inside a block."""
+    return _mm(U0top, Rt.T) + _mm(Xtop.T, Qt.T)
+
+
+def block_end(U0, X, Rt, Qt):
+    """``U_k = U0 R + Xᵀ Q`` (d, N)."""
+    return (_mm(U0, Rt.T) + _mm(X.T, Qt.T)).astype(U0.dtype)

@@ -3,8 +3,10 @@
 Layout of one run:
 
 * Per seed ``s`` the key ``k_s = fold_in(key(seed), s)`` (threefry) gives the initial state (``fold_in(k_s, 0)``),
-  the inputs of chunk ``j`` (``fold_in(fold_in(k_s, 1), j)``, drawn in one bulk call per chunk) and Phase II
-  samples (``fold_in(k_s, 2)``). A seed's trajectory therefore does not depend on how many seeds run beside it.
+  the inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``, drawn inside the scan where they are used: this
+  measured faster than one bulk draw per chunk, which round-trips through memory) and Phase II samples
+  (``fold_in(k_s, 2)``). A seed's trajectory therefore depends neither on how many seeds run beside it nor on
+  the chunk size.
 * One compiled ``chunk`` function runs ``C`` steps with ``lax.scan`` for all seeds at once (``vmap`` inside the
   step); it is compiled once per run (ahead of time, so its cost is reported separately), whatever the length.
 * Logged steps (0 and log-spaced) are precomputed; inside the scan a ``lax.cond`` on the (seed-independent)
@@ -151,7 +153,7 @@ def _build_model(cfg) -> _Model:
 
         def observe(U, key, step, hp):
             a = hp["a"][:M]
-            obs = _quad.observe(U, a, hp["c"].astype(jnp.float64))
+            obs = _quad.observe(U[:M], a, hp["c"].astype(jnp.float64))
             if cfg.phase2 == "logged":
                 obs["risk_phase2"], _ = _quad.phase2_fit(U, jax.random.fold_in(key, step), a, cfg.n_prime)
             return obs
@@ -191,21 +193,21 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
     vstep = jax.vmap(model.step, in_axes=(0, 0, 0, None))
     vobs = jax.vmap(model.observe, in_axes=(0, 0, None, None))
 
-    def samples(k, j):
-        return jax.random.normal(jax.random.fold_in(k, j), (C, B, d), dtype=dt)
+    def samples(k, step):
+        return jax.random.normal(jax.random.fold_in(k, step), (B, d), dtype=dt)
 
     def chunk(state, hp, blowup, sample_keys, obs_keys, j, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
-        X = jax.vmap(samples, in_axes=(0, None), out_axes=1)(sample_keys, j)  # (C, S, B, d)
         probe = jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params)
         buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
 
         def body(carry, inp):
             params, alive, died_at, ptr, buf = carry
-            i, Xi = inp
+            i = inp
             active = i < n_active
-            params, ok = vstep(params, Xi, alive & active, hp)
             step = step0 + i + 1
+            Xi = jax.vmap(samples, in_axes=(0, None))(sample_keys, step)  # (S, B, d), drawn where used
+            params, ok = vstep(params, Xi, alive & active, hp)
             bad = alive & active & ~ok
             died_at = jnp.where(bad, step, died_at)
             alive = alive & ~bad
@@ -229,7 +231,97 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
             return (params, alive, died_at, ptr, buf), None
 
         carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
-        (params, alive, died_at, ptr, buf), _ = lax.scan(body, carry0, (jnp.arange(C, dtype=jnp.int32), X))
+        (params, alive, died_at, ptr, buf), _ = lax.scan(body, carry0, jnp.arange(C, dtype=jnp.int64))
+        params, drift = jax.vmap(model.reorth)(params)
+        drift_max = jnp.maximum(drift_max, drift)
+        lost = alive & ~(drift <= _DRIFT_LIMIT)
+        died_at = jnp.where(lost, step0 + n_active, died_at)
+        alive = alive & ~lost
+        return (params, alive, died_at, drift_max), buf, ptr
+
+    return chunk
+
+
+_BLOCK = 64  # steps per block of the blocked quadratic batch-1 path
+
+
+def _use_blocked(cfg) -> bool:
+    return (
+        isinstance(cfg, QuadraticSGDConfig) and cfg.batch == 1 and cfg.phase2 != "logged" and _BLOCKED_ENABLED
+        and cfg.chunk_size % min(_BLOCK, cfg.chunk_size) == 0
+    )
+
+
+_BLOCKED_ENABLED = True
+
+
+def _make_chunk_blocked(cfg, model: _Model, C: int, Lc: int):
+    """Quadratic, batch 1: the same steps as :func:`_make_chunk` (same inputs, same map), run in blocks of
+    ``k`` steps through ``_sim_quadratic.block_*`` so that the d-dimensional work is matrix-matrix."""
+    dt = jnp.dtype(cfg.dtype)
+    d, M, N = cfg.d, cfg.M, cfg.N
+    k = min(_BLOCK, C)
+    nb = C // k
+    vobs_top = jax.vmap(_quad.observe, in_axes=(0, None, None))
+    vstep = jax.vmap(_quad.block_step, in_axes=(0, 0, 0, 0, 0, None, None, None, 0))
+
+    def samples(key, step):
+        return jax.random.normal(jax.random.fold_in(key, step), (1, d), dtype=dt)[0]
+
+    def chunk(state, hp, blowup, sample_keys, obs_keys, j, step0, n_active, log_local):
+        params, alive, died_at, drift_max = state
+        a, c, eta = hp["a"], hp["c"], hp["eta"]
+        c64 = c.astype(jnp.float64)
+        probe = jax.eval_shape(lambda u: vobs_top(u, a, c64), params[:, :M])
+        buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
+
+        def block(carry, bi):
+            U0, alive, died_at, ptr, buf = carry
+            first = step0 + bi * k + 1  # global step number of the block's first step
+            steps_b = first + jnp.arange(k, dtype=jnp.int64)
+            X = jax.vmap(lambda kk: jax.vmap(lambda st: samples(kk, st))(steps_b))(sample_keys)  # (S, k, d)
+            Z, Gam, y = jax.vmap(_quad.block_begin, in_axes=(0, 0, None))(U0, X, a)
+            S = U0.shape[0]
+            Rt0 = jnp.broadcast_to(jnp.eye(N, dtype=dt), (S, N, N))
+            Qt0 = jnp.zeros((S, N, k), dt)
+
+            def inner(carry, jj):
+                Rt, Qt, alive, died_at, ptr, buf = carry
+                i = bi * k + jj  # index within the chunk
+                active = i < n_active
+                step = step0 + i + 1
+                Rt, Qt, ok = vstep(Rt, Qt, Z[:, jj], Gam[:, :, jj], y[:, jj], jj, c, eta, alive & active)
+                bad = alive & active & ~ok
+                died_at = jnp.where(bad, step, died_at)
+                alive = alive & ~bad
+
+                def do_log(args):
+                    Rt, Qt, alive, died_at, ptr, buf = args
+                    Utop = jax.vmap(_quad.block_top)(U0[:, :M], X[:, :, :M], Rt, Qt)
+                    obs = vobs_top(Utop, a, c64)
+                    risk = obs["risk"]
+                    blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
+                    died_at = jnp.where(blown, step, died_at)
+                    alive = alive & ~blown
+                    buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
+                    return alive, died_at, ptr + 1, buf
+
+                def no_log(args):
+                    _, _, alive, died_at, ptr, buf = args
+                    return alive, died_at, ptr, buf
+
+                is_log = active & (i + 1 == log_local[ptr])
+                alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (Rt, Qt, alive, died_at, ptr, buf))
+                return (Rt, Qt, alive, died_at, ptr, buf), None
+
+            (Rt, Qt, alive, died_at, ptr, buf), _ = lax.scan(
+                inner, (Rt0, Qt0, alive, died_at, ptr, buf), jnp.arange(k, dtype=jnp.int64)
+            )
+            U = jax.vmap(_quad.block_end)(U0, X, Rt, Qt)
+            return (U, alive, died_at, ptr, buf), None
+
+        carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
+        (params, alive, died_at, ptr, buf), _ = lax.scan(block, carry0, jnp.arange(nb, dtype=jnp.int64))
         params, drift = jax.vmap(model.reorth)(params)
         drift_max = jnp.maximum(drift_max, drift)
         lost = alive & ~(drift <= _DRIFT_LIMIT)
@@ -267,7 +359,7 @@ def _structural_key(cfg, Lc: int):
     return (
         cfg.model, cfg.d, cfg.M, cfg.N, cfg.batch, cfg.seeds, cfg.dtype, cfg.chunk_size, Lc,
         getattr(cfg, "phase2", None), getattr(cfg, "n_prime", None), getattr(cfg, "init_scale", None), act_key,
-        str(jax.config.jax_default_device),
+        str(jax.config.jax_default_device), _use_blocked(cfg),
     )
 
 
@@ -279,7 +371,8 @@ def _compiled(cfg, Lc: int, example_args):
         return hit + (0.0,)
     model = _build_model(cfg)
     tc = time.perf_counter()
-    chunk = _make_chunk(cfg, model, cfg.chunk_size, Lc)
+    maker = _make_chunk_blocked if _use_blocked(cfg) else _make_chunk
+    chunk = maker(cfg, model, cfg.chunk_size, Lc)
     compiled = jax.jit(chunk).lower(*example_args(model)).compile()
     compile_seconds = time.perf_counter() - tc
     setup = jax.jit(_make_setup(model))
