@@ -254,7 +254,12 @@ def _from_callable(f: Callable) -> Activation:
     fn = _dtype_wrap(f)
 
     def npfn(x):
-        return np.asarray(f(x), dtype=np.float64)
+        y = np.asarray(f(x))
+        if np.iscomplexobj(y):
+            if np.any(y.imag != 0):
+                raise ValueError(f"`spec`={name} returned complex values; σ must be real-valued")
+            y = y.real
+        return y.astype(np.float64)
 
     even, odd = _parity(npfn)
     return Activation(name=f"<callable {name}>", expr=None, fn=fn, dfn=_grad_dfn(fn), is_even=even, is_odd=odd,

@@ -38,10 +38,21 @@ def _h_table(x: np.ndarray, K: int) -> np.ndarray:
     return H
 
 
+def _call(np_fn, x, label):
+    try:
+        with np.errstate(all="ignore"):
+            y = np.asarray(np_fn(x), dtype=np.float64)
+        return np.broadcast_to(y, x.shape)
+    except (ValueError, TypeError, ArithmeticError, AttributeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TypeError(
+            f"σ={label} could not be evaluated on a float64 array of shape {x.shape} ({msg}); a callable must act "
+            "elementwise on arrays (use numpy or jax.numpy functions) and return real numbers"
+        ) from None
+
+
 def _eval(np_fn, x, label):
-    with np.errstate(all="ignore"):
-        y = np.asarray(np_fn(x), dtype=np.float64)
-    y = np.broadcast_to(y, x.shape)
+    y = _call(np_fn, x, label)
     bad = ~np.isfinite(y)
     if bad.any():
         z0 = x[bad][np.argmin(np.abs(x[bad]))]
@@ -96,8 +107,7 @@ def check_l2(np_fn, label: str = "σ") -> None:
     Test: g(z) = 2 log|σ(z)| − z²/2 must fall off: σ fails if it overflows or if g(±38) ≥ g(±19) − 1.
     """
     zs = np.array([19.0, 38.0, -19.0, -38.0])
-    with np.errstate(all="ignore"):
-        y = np.broadcast_to(np.asarray(np_fn(zs), dtype=np.float64), zs.shape)
+    y = _call(np_fn, zs, label)
     if np.isnan(y).any():
         z0 = zs[np.isnan(y)][0]
         raise ValueError(f"σ={label} returned NaN at z={z0:g}; σ must be finite on R (fix the function)")

@@ -85,6 +85,10 @@ def test_api_bad_input_messages():
         hermite.coefficients(lambda x: np.exp(0.3 * x * x), 5)
     with pytest.raises(ValueError, match="returned NaN"):
         hermite.coefficients(lambda x: np.where(x > 3, np.nan, x), 3)
+    with pytest.raises(TypeError, match="elementwise on arrays"):
+        hermite.coefficients(math.tanh, 3)  # scalar-only callable
+    with pytest.raises(TypeError, match="complex"):
+        hermite.coefficients(lambda x: x + 1j, 3)
     with pytest.raises(TypeError, match="degree"):
         hermite.coefficients("relu", 2.5)
     with pytest.raises(ValueError, match="degree"):
