@@ -157,8 +157,9 @@ class QuadraticSGDConfig:
     @property
     def chunk_size(self) -> int:
         """Steps per compiled chunk (``chunk`` or an automatic power of two)."""
-        # 2^17 numbers: the float32 Stiefel drift between two re-orthonormalisations stays well under 1e-5.
-        return self.chunk if self.chunk is not None else _auto_chunk(self.batch, self.d, 1 << 17)
+        # ≤ 2^17 numbers and ≤ 256 steps: the float32 Stiefel drift between two re-orthonormalisations (one
+        # per chunk) stays well under 1e-5.
+        return self.chunk if self.chunk is not None else min(256, _auto_chunk(self.batch, self.d, 1 << 17))
 
     def teacher(self) -> np.ndarray:
         """``ã`` (shape ``(M,)``, float64)."""

@@ -1,0 +1,63 @@
+"""Write a simulation's results as data: ``result.npz`` (curves, overlaps, initial states), ``result.json``
+(configuration, software versions, seeds, summary) and ``risk.png`` (drawn by ``_sim_plot``, no numerics)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ._simulate import SimulationResult, software_versions
+
+__all__ = ["save_result"]
+
+
+def save_result(res: SimulationResult, out: str, *, plot: bool = True) -> dict[str, str]:
+    """Save ``res`` under folder ``out``; returns ``{"npz": path, "json": path, "plot": path or absent}``.
+
+    NPZ keys: ``steps``, ``t``, ``risk`` (S, T), ``risk_mean``, ``risk_std``, ``diverged``, ``diverged_at``,
+    ``stiefel_drift`` and, where present, ``G_diag`` (S, T, M), ``risk_student``, ``risk_phase2``,
+    ``overlaps`` (S, T, N, M), ``norms`` (S, T, N), and the initial state ``Y0`` (S, M, N) or ``W0`` (S, N, d)
+    (float64) from which ``riccati`` can replay the flow.
+    """
+    os.makedirs(out, exist_ok=True)
+    arrays = {
+        "steps": res.steps,
+        "t": res.t,
+        "risk": res.risk,
+        "risk_mean": res.risk_mean,
+        "risk_std": res.risk_std,
+        "diverged": res.diverged,
+        "diverged_at": res.diverged_at,
+    }
+    for name in ("G_diag", "risk_student", "risk_phase2", "overlaps", "norms", "stiefel_drift"):
+        v = getattr(res, name)
+        if v is not None:
+            arrays[name] = np.asarray(v)
+    arrays.update({k: np.asarray(v) for k, v in res.initial_state.items()})
+    paths = {"npz": os.path.join(out, "result.npz"), "json": os.path.join(out, "result.json")}
+    tmp = paths["npz"] + ".tmp"
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    os.replace(tmp, paths["npz"])
+    meta = {"summary": res.summary(), "versions": software_versions(), "npz_keys": sorted(arrays)}
+    with open(paths["json"], "w") as fh:
+        json.dump(_clean(meta), fh, indent=1, allow_nan=False)
+    if plot:
+        from ._sim_plot import plot_result
+
+        paths["plot"] = plot_result(res, os.path.join(out, "risk.png"))
+    return paths
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    return obj
