@@ -55,6 +55,7 @@ __all__ = [
     "step_size_parameter",
     "compare",
     "run_check",
+    "replay_flow",
     "check",
     "check_from_dir",
     "write_outputs",
@@ -878,21 +879,32 @@ def _riccati_api():
 def run_check(config, *, time_map_factor: float = 1.0, progress: bool = False) -> CheckData:
     """Run SGD for ``config`` and the exact flow from each seed's own initial state; return the paired data.
 
-    ``config`` is a :class:`QuadraticSGDConfig` or :class:`HomogeneousSGDConfig`. The SGD curve is put on the
-    flow-time axis through the stated time map (quadratic ``t = 4cη·steps``, homogeneous ``t = η·steps``)
-    multiplied by ``time_map_factor`` (1 = the correct map; other values exist to demonstrate that a wrong map
-    fails the check). The flow is evaluated at exactly those times (quadratic: closed form, riccati
-    ``quadratic_flow``; homogeneous: diffrax overlap ODE, riccati ``homogeneous_flow``).
+    ``config`` is a :class:`QuadraticSGDConfig` or :class:`HomogeneousSGDConfig`. See :func:`replay_flow`.
+    """
+    from ._simulate import simulate
+
+    check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix="1 is the stated time map")
+    return replay_flow(config, simulate(config, progress=progress), time_map_factor=time_map_factor)
+
+
+def replay_flow(config, result, *, time_map_factor: float = 1.0) -> CheckData:
+    """Pair a finished simulation with the exact flow replayed from each seed's own initial state.
+
+    The SGD curve is put on the flow-time axis through the stated time map (quadratic ``t = 4cη·steps``,
+    homogeneous ``t = η·steps``, i.e. ``result.t``) multiplied by ``time_map_factor`` (1 = the correct map;
+    other values exist to show that a wrong map fails the check). The flow is evaluated at exactly those
+    times (quadratic: closed form, riccati ``quadratic_flow`` from Y0 = ΘᵀU0; homogeneous: the overlap ODE,
+    riccati ``homogeneous_flow`` from W0).
     """
     import time as _time
 
     import hermite
 
-    from ._simulate import config_params, simulate
+    from ._simulate import config_params
 
     factor = check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix="1 is the stated time map")
     quadratic_flow, homogeneous_flow = _riccati_api()
-    res = simulate(config, progress=progress)
+    res = result
     a = np.asarray(config.teacher(), dtype=np.float64)
     t = np.asarray(res.t, dtype=np.float64) * factor
     S = res.risk.shape[0]

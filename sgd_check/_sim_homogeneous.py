@@ -64,6 +64,8 @@ def overlaps(W, M: int):
 def homogeneous_risk_from_overlaps(K, K1, a, r, m, rho):
     """Relative population risk ``2L/K(1)`` with (THEORY.md §3)
     ``L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²``.
+
+    ``riccati.homogeneous_risk`` implements the same formula for the flow; the tests check they agree.
     """
     L = 0.5 * jnp.sum(r[:, None] * r[None, :] * K(rho)) - jnp.sum(r[:, None] * a[None, :] * K(m))
     L = L + 0.5 * K1 * jnp.sum(a * a)
@@ -84,5 +86,10 @@ def make_fns(activation):
 
     act = hermite.activation(activation)
     ker = hermite.kernel(activation)
+    if not float(ker.K1) > 0.0:
+        raise ValueError(
+            f"`activation`={activation!r} has E[σ(z)²] = {float(ker.K1):g}: the relative risk 2L/K(1) is undefined "
+            "for σ ≡ 0; choose a non-zero activation such as h4"
+        )
     return act.fn, act.dfn, ker.K, float(ker.K1), act, ker
 

@@ -105,9 +105,13 @@ def reorthonormalise(U):
 
 
 def quadratic_risk_from_G(a, G):
-    """Relative risk with the optimal radial part, ``1 − tr(ÃGÃG)`` (THEORY.md §2). ``a`` (M,), ``G`` (M, M)."""
-    AG = a[:, None] * G
-    return 1.0 - jnp.sum(AG * AG.T)
+    """Relative risk with the optimal radial part, ``1 − tr(ÃGÃG)`` (THEORY.md §2). ``a`` (M,), ``G`` (M, M).
+
+    One formula for theory and simulation: this calls ``riccati.quadratic_risk`` (jittable on JAX input).
+    """
+    from riccati import quadratic_risk
+
+    return quadratic_risk(a, G)
 
 
 def observe(Utop, a, c):

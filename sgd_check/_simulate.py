@@ -56,7 +56,8 @@ class SimulationResult:
     student's own relative risk; ``risk_phase2`` quadratic Phase-II least-squares risk, (S,) at the end or
     (S, T) at logged steps, or None; ``overlaps`` (S, T, N, M) homogeneous ``m_ip``; ``norms`` (S, T, N)
     homogeneous ``‖w_i‖²``; ``initial_state`` ``{"Y0": (S, M, N)}`` (``Y0 = U0[:M]`` = ``ΘᵀU0``) or
-    ``{"W0": (S, N, d)}``; ``stiefel_drift`` (S,) largest ``‖UᵀU − I‖_F`` seen before a re-orthonormalisation
+    ``{"W0": (S, N, d)}``; ``final_state`` ``{"U": (S, d, N)}`` or ``{"W": (S, N, d)}`` (working dtype);
+    ``stiefel_drift`` (S,) largest ``‖UᵀU − I‖_F`` seen before a re-orthonormalisation
     (quadratic; 0 for homogeneous); ``samples_per_second`` sample-steps per second (seeds × batch × steps /
     run time, compilation excluded); ``seconds`` total wall time; ``compile_seconds``.
     """
@@ -79,6 +80,7 @@ class SimulationResult:
     overlaps: np.ndarray | None = None
     norms: np.ndarray | None = None
     stiefel_drift: np.ndarray | None = None
+    final_state: dict | None = None
     samples_per_second: float = float("nan")
     seconds: float = float("nan")
     compile_seconds: float = float("nan")
@@ -521,11 +523,12 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     return _assemble(
         cfg, params_dict, sched, log_steps, logs, np.asarray(died_at), np.asarray(drift_max), final,
         initial_state, run_seconds, time.perf_counter() - t_start, compile_seconds, resumed,
+        {("U" if isinstance(cfg, QuadraticSGDConfig) else "W"): np.asarray(params)},
     )
 
 
 def _assemble(cfg, params_dict, sched, log_steps, logs, died_at, drift_max, final, initial_state,
-              run_seconds, seconds, compile_seconds, resumed) -> SimulationResult:
+              run_seconds, seconds, compile_seconds, resumed, final_state) -> SimulationResult:
     steps = np.asarray(log_steps, dtype=np.int64)
     if not np.array_equal(steps, sched):  # pragma: no cover - engine invariant
         raise RuntimeError(f"logged steps {steps.tolist()} differ from the schedule {sched.tolist()}")
@@ -571,6 +574,7 @@ def _assemble(cfg, params_dict, sched, log_steps, logs, died_at, drift_max, fina
         overlaps=stacked.get("overlaps"),
         norms=stacked.get("norms"),
         stiefel_drift=drift_max if quad else np.zeros(cfg.seeds),
+        final_state=final_state,
         samples_per_second=float(total / run_seconds) if run_seconds > 0 else float("nan"),
         seconds=float(seconds),
         compile_seconds=float(compile_seconds),
