@@ -290,7 +290,7 @@ def activation(spec) -> Activation:
 
     Example:
         >>> act = activation("h4"); float(act.fn(1.0))  # (1 - 6 + 3)/√24
-        -0.408248290463863
+        -0.4082482904638629
     """
     if isinstance(spec, Activation):
         return spec
