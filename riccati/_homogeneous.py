@@ -1,0 +1,431 @@
+"""Two-homogeneous networks [RNWL25]: exact population gradient flow on overlaps (THEORY.md §3).
+
+Student f(x) = Σ_i ‖w_i‖² σ(⟨w_i,x⟩/‖w_i‖), teacher f_* = Σ_p ã_p σ(⟨θ_p,x⟩), same even σ with c_0 = 0, kernel
+K(ρ) = E[σ(z)σ(z')] from :func:`hermite.kernel`. Loss ½E(f − f_*)², gradient flow dw/dt = −∇_w L in time
+t = η·steps (online SGD). With r_i = ‖w_i‖², m_ip = ⟨w̄_i,θ_p⟩, ρ_ij = ⟨w̄_i,w̄_j⟩ the flow closes exactly, for any d
+(d enters only through the initial state):
+    dr_i/dt  = 4 r_i [Σ_p ã_p K(m_ip) − Σ_j r_j K(ρ_ij)]
+    dm_ip/dt = Σ_q ã_q K'(m_iq)(δ_pq − m_iq m_ip) − Σ_{j≠i} r_j K'(ρ_ij)(m_jp − ρ_ij m_ip)
+    dρ_ij/dt = D_ij + D_ji,  D_ij = Σ_p ã_p K'(m_ip)(m_jp − m_ip ρ_ij) − Σ_{l≠i} r_l K'(ρ_il)(ρ_lj − ρ_il ρ_ij).
+Relative risk R = 2L/K(1), L = ½Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½K(1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hermite._validate import check_int, check_real
+
+from ._haar import as_generator, gaussian_gram_blocks
+from ._teacher import check_times, normalise_teacher
+
+__all__ = [
+    "HomogeneousSolution",
+    "homogeneous_flow",
+    "homogeneous_risk",
+    "homogeneous_state",
+    "sample_homogeneous_state",
+    "predicted_emergence_homogeneous",
+    "TIME_UNIT_HOMOGENEOUS",
+]
+
+TIME_UNIT_HOMOGENEOUS = "t = eta*steps (online SGD with step eta on 1/2 (f - y)^2)"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Kernel resolution and validation
+# ----------------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Kern:
+    name: str
+    K: Any
+    dK: Any
+    K1: float
+    k: int | None  # information exponent
+    bk2: float | None  # b_k² (h-basis coefficient squared at the information exponent)
+
+
+_KERNEL_CACHE: dict[Any, _Kern] = {}
+
+
+def _taylor_at_zero(K, kmax: int = 12) -> list[float]:
+    """Taylor coefficients K^{(j)}(0)/j!, j = 0..kmax (= b_j² for a Gaussian kernel), by forward-mode autodiff."""
+    out, f = [], K
+    for j in range(kmax + 1):
+        out.append(float(f(jnp.float64(0.0))) / math.factorial(j))
+        f = jax.grad(f)
+    return out
+
+
+def _resolve_kernel(activation) -> _Kern:
+    """Accept an activation spec (string, sympy, callable) or a kernel-like object with K, dK, K1 (and c0)."""
+    if hasattr(activation, "K") and hasattr(activation, "dK") and hasattr(activation, "K1"):
+        kern, name, even = activation, getattr(activation, "closed_form", None) or "kernel", None
+    else:
+        key = activation if isinstance(activation, str) else None
+        if key is not None and key in _KERNEL_CACHE:
+            return _KERNEL_CACHE[key]
+        import hermite
+
+        act = hermite.activation(activation)
+        name, even = act.name, act.is_even
+        if even is False:
+            raise ValueError(
+                f"`activation`={name!r} is not even: the homogeneous model needs an even σ with c_0 = 0; "
+                "use e.g. 'h4' or 'He4'"
+            )
+        kern = hermite.kernel(activation)
+    c0 = float(getattr(kern, "c0", 0.0))
+    K1 = float(kern.K1)
+    if not K1 > 0:
+        raise ValueError(f"`activation`={name!r} has E[σ²] = {K1:g}: need a non-zero activation")
+    if abs(c0) > 1e-10 * math.sqrt(K1):
+        raise ValueError(
+            f"`activation`={name!r} has c_0 = E[σ] = {c0:.6g} ≠ 0: the homogeneous model needs c_0 = 0; "
+            f"subtract the mean, e.g. 'σ(z) - ({c0:.6g})'"
+        )
+    # Even σ ⇔ K even in ρ (only even j have b_j ≠ 0); check it whatever the input was.
+    rho = jnp.linspace(0.05, 0.95, 7)
+    Kp, Km = np.asarray(kern.K(rho)), np.asarray(kern.K(-rho))
+    if even is None and not np.allclose(Kp, Km, rtol=1e-9, atol=1e-12 * K1):
+        raise ValueError(f"`activation`={name!r} is not even (K(-ρ) ≠ K(ρ)); use an even σ such as 'h4'")
+    coeffs = _taylor_at_zero(kern.K)
+    k = next((j for j in range(1, len(coeffs)) if abs(coeffs[j]) > 1e-12 * K1), None)
+    out = _Kern(name=name, K=kern.K, dK=kern.dK, K1=K1, k=k, bk2=(coeffs[k] if k else None))
+    if isinstance(activation, str):
+        _KERNEL_CACHE[activation] = out
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Risk and vector field (pure jnp)
+# ----------------------------------------------------------------------------------------------------------------
+def _risk(K, K1, a, r, m, rho):
+    L = 0.5 * r @ K(rho) @ r - r @ K(m) @ a + 0.5 * K1 * jnp.sum(a * a)
+    return 2.0 * L / K1
+
+
+def homogeneous_risk(kernel, a, r, m, rho):
+    """Relative population risk R = 2L/K(1) of the two-homogeneous model (THEORY.md §3).
+
+    L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²  with ã = a/‖a‖₂.
+
+    Args:
+        kernel: object with ``K`` (jnp-callable) and ``K1`` (e.g. ``hermite.kernel("h4")``).
+        a: teacher coefficients (M,), a_p ≥ 0 (normalised here).
+        r: squared norms ‖w_i‖², shape (N,).   m: overlaps ⟨w̄_i,θ_p⟩, shape (N, M).
+        rho: cosines ⟨w̄_i,w̄_j⟩, shape (N, N), unit diagonal.
+
+    Returns:
+        scalar jnp array (jittable; float64 under x64).
+
+    Example:
+        >>> import hermite, jax.numpy as jnp
+        >>> float(homogeneous_risk(hermite.kernel("h4"), [1.0], jnp.zeros(1), jnp.zeros((1, 1)), jnp.eye(1)))
+        1.0
+    """
+    a = jnp.asarray(a)
+    a = a / jnp.sqrt(jnp.sum(a * a))
+    return _risk(kernel.K, float(kernel.K1), a, jnp.asarray(r), jnp.asarray(m), jnp.asarray(rho))
+
+
+def _vector_field(K, dK):
+    def vf(t, y, a):
+        r, m, rho = y
+        N = r.shape[0]
+        off = 1.0 - jnp.eye(N, dtype=rho.dtype)
+        Km, dKm = K(m), dK(m)
+        Kr = K(rho)
+        dKr = dK(rho) * off  # K'(ρ_ij) for j ≠ i only
+        dr = 4.0 * r * (Km @ a - Kr @ r)
+        adK = dKm * a[None, :]  # ã_q K'(m_iq)
+        s_m = jnp.sum(adK * m, axis=1)  # Σ_q ã_q K'(m_iq) m_iq
+        Wr = dKr * r[None, :]  # r_j K'(ρ_ij), zero diagonal
+        s_r = jnp.sum(Wr * rho, axis=1)  # Σ_j r_j K'(ρ_ij) ρ_ij
+        dm = adK - s_m[:, None] * m - (Wr @ m - s_r[:, None] * m)
+        D = adK @ m.T - s_m[:, None] * rho - (Wr @ rho - s_r[:, None] * rho)
+        drho = (D + D.T) * off
+        return dr, dm, drho
+
+    return vf
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Initial states
+# ----------------------------------------------------------------------------------------------------------------
+def homogeneous_state(W0, M: int):
+    """(r, m, ρ) of explicit weights W0 (N×d) with teacher directions θ_p = e_p (the first M coordinate axes).
+
+    r_i = ‖w_i‖², m_ip = w_ip/‖w_i‖ (p < M), ρ_ij = ⟨w_i,w_j⟩/(‖w_i‖‖w_j‖). Raises on a wrong shape or a zero row.
+    """
+    try:
+        W = np.asarray(W0, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`W0` must be a real (N, d) array; got {type(W0).__name__}") from exc
+    M = check_int("M", M, lo=1)
+    if W.ndim != 2 or W.shape[1] < M or W.shape[0] < 1:
+        raise ValueError(f"`W0` has shape {W.shape}; expected (N, d) with N ≥ 1 and d ≥ M = {M}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError("`W0` has non-finite entries; pass finite weights")
+    nrm = np.linalg.norm(W, axis=1)
+    if np.any(nrm == 0):
+        raise ValueError(f"`W0` row {int(np.argmin(nrm))} is zero: every neuron needs a direction; perturb it")
+    Wb = W / nrm[:, None]
+    rho = Wb @ Wb.T
+    np.fill_diagonal(rho, 1.0)
+    return nrm**2, Wb[:, :M].copy(), rho
+
+
+def sample_homogeneous_state(seed_or_key, d: int, M: int, N: int, init_scale: float = 0.1):
+    """(r, m, ρ) for W0 with i.i.d. N(0, init_scale²/d) entries, sampled without any N×d array.
+
+    The first M coordinates Z (N×M) are drawn explicitly; the Gram matrix of the other d − M is Wishart_N(d−M, I)
+    (Bartlett), so the cost does not depend on d. Overlaps m_ip are of order 1/√d; r_i ≈ init_scale².
+    Matches the simulator's initialisation in distribution (sgd_check ``HomogeneousSGDConfig``).
+    """
+    M = check_int("M", M, lo=1)
+    N = check_int("N", N, lo=1)
+    d = check_int("d", d, lo=1)
+    if M > d:
+        raise ValueError(f"`M`={M} exceeds `d`={d}: the teacher needs M ≤ d; raise d or lower M")
+    s = check_real("init_scale", init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0")
+    rng = as_generator(seed_or_key)
+    Z, gram = gaussian_gram_blocks(rng, d, M, N)  # X ∈ R^{d×N}: Z = X[:M], gram = XᵀX; w_i = (s/√d) X[:, i]
+    nrm = np.sqrt(np.diag(gram))
+    rho = gram / nrm[:, None] / nrm[None, :]
+    np.fill_diagonal(rho, 1.0)
+    m = (Z / nrm[None, :]).T
+    return s * s * nrm**2 / d, m, rho
+
+
+def predicted_emergence_homogeneous(a, d: int, k: int, bk2: float = 1.0) -> np.ndarray:
+    """Predicted escape time of direction p from s0 = m² = 1/d (THEORY.md §3), time t = η·steps.
+
+    Near s = 0 the single-neuron law is ds/dt ≈ 2k b_k² ã_p s^{k/2} (b_k² = 1 for σ = h_k), whose blow-up time is
+    T_p = s0^{−(k−2)/2} / (k(k−2) b_k² ã_p) = d^{k/2−1}/(k(k−2) b_k² ã_p) for k > 2, and log(d)/(4 b_2² ã_p) for
+    k = 2. Returns (M,) with inf where ã_p = 0.
+    """
+    a = normalise_teacher(a)
+    with np.errstate(divide="ignore"):
+        if k > 2:
+            return d ** (k / 2 - 1) / (k * (k - 2) * bk2 * a)
+        if k == 2:
+            return math.log(d) / (4.0 * bk2 * a)
+    raise ValueError(f"`k`={k}: the escape-time law needs an information exponent k ≥ 2")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Solver (compiled once per kernel and shapes)
+# ----------------------------------------------------------------------------------------------------------------
+_SOLVERS: dict[Any, Any] = {}
+
+
+def _get_solver(kern: _Kern, rtol: float, atol: float, max_steps: int):
+    key = (id(kern.K), id(kern.dK), rtol, atol, max_steps)
+    if key in _SOLVERS:
+        return _SOLVERS[key][0]
+    vf = _vector_field(kern.K, kern.dK)
+    K, K1 = kern.K, kern.K1
+
+    def save_main(t, y, a):
+        r, m, rho = y
+        return r, m, _risk(K, K1, a, r, m, rho)
+
+    def save_q(t, y, a):
+        r, m, rho = y
+        _, dm, _ = vf(t, y, a)
+        i = jnp.argmax(m * m, axis=0)
+        mi = jnp.take_along_axis(m, i[None, :], axis=0)[0]
+        dmi = jnp.take_along_axis(dm, i[None, :], axis=0)[0]
+        return mi * mi, 2.0 * mi * dmi
+
+    @eqx.filter_jit
+    def solve(a, y0, ts, fine):
+        saveat = diffrax.SaveAt(
+            subs=[diffrax.SubSaveAt(ts=ts, fn=save_main), diffrax.SubSaveAt(ts=fine, fn=save_q)]
+        )
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(vf),
+            diffrax.Tsit5(),
+            t0=jnp.minimum(ts[0], fine[0]),
+            t1=jnp.maximum(ts[-1], fine[-1]),
+            dt0=None,
+            y0=y0,
+            args=a,
+            saveat=saveat,
+            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+            max_steps=max_steps,
+            throw=False,
+        )
+        return sol.ys, sol.result == diffrax.RESULTS.successful, sol.stats["num_steps"]
+
+    _SOLVERS[key] = (solve, kern)  # keep kern alive so its id is not reused
+    return solve
+
+
+def _hermite_root(t0, t1, f0, f1, d0, d1):
+    """Root in [t0, t1] of the cubic Hermite interpolant (values f, slopes d; f0 < 0 ≤ f1), by bisection."""
+    h = t1 - t0
+    lo, hi = np.zeros_like(t0), np.ones_like(t0)
+    for _ in range(60):
+        s = 0.5 * (lo + hi)
+        val = (
+            (2 * s**3 - 3 * s**2 + 1) * f0
+            + (s**3 - 2 * s**2 + s) * h * d0
+            + (-2 * s**3 + 3 * s**2) * f1
+            + (s**3 - s**2) * h * d1
+        )
+        neg = val < 0
+        lo, hi = np.where(neg, s, lo), np.where(neg, hi, s)
+    return t0 + 0.5 * (lo + hi) * h
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Public entry point
+# ----------------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class HomogeneousSolution:
+    """Population gradient flow of the two-homogeneous model at requested times (THEORY.md §3).
+
+    Attributes:
+        t: (T,) times t = η·steps.
+        risk: (T,) relative risk 2L/K(1).
+        overlaps: (T, N, M) m_ip = ⟨w̄_i, θ_p⟩.
+        norms: (T, N) r_i = ‖w_i‖².
+        emergence_times: (M,) first time max_i m_ip² crosses 1/2 (nan if not within the solved interval).
+        predicted_emergence: (M,) d^{k/2−1}/(k(k−2) b_k² ã_p) (nan if d or k unknown).
+        time_unit: description of the time convention.
+        params: dict (M, N, d, activation, information_exponent, rtol, atol, num_steps, emergence_method, ...).
+    """
+
+    t: np.ndarray
+    risk: np.ndarray
+    overlaps: np.ndarray
+    norms: np.ndarray
+    emergence_times: np.ndarray
+    predicted_emergence: np.ndarray
+    time_unit: str
+    params: dict[str, Any]
+
+
+def homogeneous_flow(
+    activation,
+    a,
+    W0,
+    times,
+    *,
+    d: int | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    max_steps: int = 1_000_000,
+    emergence_grid: int = 2048,
+) -> HomogeneousSolution:
+    """Exact population gradient flow of Σ_i ‖w_i‖² σ(⟨w̄_i,x⟩) learning Σ_p ã_p σ(⟨θ_p,x⟩) (THEORY.md §3).
+
+    Solves the closed (r, m, ρ) overlap ODE (module docstring) with diffrax Tsit5, adaptive steps (PID controller,
+    ``rtol``/``atol``), float64, compiled once per activation and shapes. Emergence times (max_i m_ip² = 1/2) are
+    found from dense output: the best overlap and its exact slope (from the vector field) are saved on a uniform
+    grid of ``emergence_grid`` points, the first up-crossing is bracketed and located on the cubic Hermite
+    interpolant (error O(h⁴)); not by diffrax events, which would stop the solve at the first crossing.
+
+    Args:
+        activation: even σ with c_0 = 0: a :func:`hermite.activation` spec (e.g. "h4") or a kernel object with
+            ``K``, ``dK``, ``K1``, ``c0`` (e.g. :func:`hermite.kernel`). Others raise ValueError.
+        a: teacher coefficients (M,), a_p ≥ 0, normalised to ã.
+        W0: explicit weights (N, d) with teacher directions the first M axes, or a state tuple (r, m, ρ) from
+            :func:`sample_homogeneous_state` / :func:`homogeneous_state`.
+        times: (T,) non-negative, non-decreasing times t = η·steps.
+        d: ambient dimension, for the predicted emergence times (taken from W0 when W0 is an array).
+
+    Returns:
+        :class:`HomogeneousSolution`.
+
+    Example:
+        >>> st = sample_homogeneous_state(0, 100, 2, 2)
+        >>> sol = homogeneous_flow("h4", [1.0, 0.5], st, [0.0, 10.0], d=100)
+        >>> sol.overlaps.shape
+        (2, 2, 2)
+    """
+    kern = _resolve_kernel(activation)
+    a_n = normalise_teacher(a)
+    M = a_n.size
+    if isinstance(W0, tuple | list) and len(W0) == 3:
+        r0, m0, rho0 = (np.asarray(x, dtype=np.float64) for x in W0)
+        N = r0.shape[0] if r0.ndim == 1 else -1
+        if r0.ndim != 1 or m0.shape != (N, M) or rho0.shape != (N, N):
+            raise ValueError(
+                f"state (r, m, rho) has shapes {r0.shape}, {m0.shape}, {rho0.shape}; expected (N,), (N, {M}), (N, N)"
+            )
+        if np.any(r0 < 0) or not (np.all(np.isfinite(r0)) and np.all(np.isfinite(m0)) and np.all(np.isfinite(rho0))):
+            raise ValueError("state (r, m, rho) must be finite with r ≥ 0")
+    else:
+        r0, m0, rho0 = homogeneous_state(W0, M)
+        if d is None:
+            d = int(np.asarray(W0).shape[1])
+    if d is not None:
+        d = check_int("d", d, lo=M)
+    t = check_times(times)
+    rtol = check_real("rtol", rtol, lo=0.0, lo_open=True)
+    atol = check_real("atol", atol, lo=0.0, lo_open=True)
+    max_steps = check_int("max_steps", max_steps, lo=1)
+    n_fine = check_int("emergence_grid", emergence_grid, lo=8)
+    solve = _get_solver(kern, rtol, atol, max_steps)
+    fine = np.linspace(t[0], t[-1], n_fine) if t[-1] > t[0] else np.full(n_fine, t[0])
+    y0 = (jnp.asarray(r0), jnp.asarray(m0), jnp.asarray(rho0))
+    (main, qd), ok, nsteps = solve(jnp.asarray(a_n), y0, jnp.asarray(t), jnp.asarray(fine))
+    if not bool(ok):
+        raise RuntimeError(
+            f"overlap ODE solve failed before t={t[-1]:g} (max_steps={max_steps} reached or step size collapsed); "
+            "raise max_steps or loosen rtol"
+        )
+    r_t, m_t, risk = (np.asarray(x) for x in main)
+    q, dq = np.asarray(qd[0]), np.asarray(qd[1])
+    em = np.full(M, np.nan)
+    above = q >= 0.5
+    hit = above.any(axis=0)
+    first = np.argmax(above, axis=0)
+    idx = np.nonzero(hit)[0]
+    em[idx[first[idx] == 0]] = fine[0]
+    idx = idx[first[idx] > 0]
+    if idx.size:
+        j = first[idx]
+        em[idx] = _hermite_root(
+            fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx]
+        )
+    k = kern.k
+    if d is not None and k is not None and k >= 2:
+        pred = predicted_emergence_homogeneous(a_n, d, k, kern.bk2)
+    else:
+        pred = np.full(M, np.nan)
+    return HomogeneousSolution(
+        t=t,
+        risk=risk,
+        overlaps=m_t,
+        norms=r_t,
+        emergence_times=em,
+        predicted_emergence=pred,
+        time_unit=TIME_UNIT_HOMOGENEOUS,
+        params={
+            "model": "homogeneous",
+            "M": M,
+            "N": int(r0.shape[0]),
+            "d": d,
+            "activation": kern.name,
+            "information_exponent": k,
+            "b_k^2": kern.bk2,
+            "rtol": rtol,
+            "atol": atol,
+            "num_steps": int(nsteps),
+            "solver": "diffrax Tsit5 + PIDController, float64",
+            "emergence_method": f"dense grid ({n_fine} pts) + cubic Hermite root of max_i m_ip^2 - 1/2",
+            "risk": "relative 2L/K(1)",
+        },
+    )
