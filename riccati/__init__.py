@@ -8,6 +8,7 @@ Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise.
 import hermite as _hermite  # noqa: F401  (enables float64 for theory)
 
 from ._haar import sample_initial_overlap
+from ._ode import RiccatiODESolution, riccati_ode
 from ._quadratic import (
     TIME_UNIT_QUADRATIC,
     QuadraticFlow,
@@ -23,9 +24,11 @@ __all__ = [
     "TIME_UNIT_QUADRATIC",
     "QuadraticFlow",
     "QuadraticSolution",
+    "RiccatiODESolution",
     "quadratic_flow",
     "quadratic_risk",
     "quadratic_risk_from_overlap",
+    "riccati_ode",
     "sample_initial_overlap",
     "teacher_coefficients",
     "width_floor",
