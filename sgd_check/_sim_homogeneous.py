@@ -65,10 +65,13 @@ def homogeneous_risk_from_overlaps(K, K1, a, r, m, rho):
     """Relative population risk ``2L/K(1)`` with (THEORY.md §3)
     ``L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²``.
 
-    ``riccati.homogeneous_risk`` implements the same formula for the flow; the tests check they agree.
+    For σ with ``c_0 ≠ 0`` (e.g. ReLU) the teacher cross terms add ``½ K(0) Σ_{p≠q} ã_p ã_q``, ``K(0) = c_0²``;
+    for ``c_0 = 0`` (the papers' setting) this is ``riccati.homogeneous_risk`` exactly (the tests check it).
     """
     L = 0.5 * jnp.sum(r[:, None] * r[None, :] * K(rho)) - jnp.sum(r[:, None] * a[None, :] * K(m))
-    L = L + 0.5 * K1 * jnp.sum(a * a)
+    # teacher-teacher term ½ Σ_pq ã_p ã_q K(⟨θ_p, θ_q⟩); the off-diagonal part K(0) = c_0² vanishes when c_0 = 0
+    K0 = K(jnp.zeros((), dtype=a.dtype))
+    L = L + 0.5 * K1 * jnp.sum(a * a) + 0.5 * K0 * (jnp.sum(a) ** 2 - jnp.sum(a * a))
     return 2.0 * L / K1
 
 
