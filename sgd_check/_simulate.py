@@ -137,7 +137,6 @@ class _Model:
     observe: Callable  # (params, key, step, hp) -> dict of arrays
     reorth: Callable  # params -> (params, drift)
     initial_state: Callable  # params -> dict of arrays saved for replay
-    final_obs: Callable | None  # (params, key, hp) -> dict, evaluated once at the end (Phase II), or None
 
 
 def _hyper(cfg) -> dict:
@@ -160,19 +159,12 @@ def _build_model(cfg) -> _Model:
                 obs["risk_phase2"], _ = _quad.phase2_fit(U, jax.random.fold_in(key, step), a, cfg.n_prime)
             return obs
 
-        final = None
-        if cfg.phase2 == "end":
-
-            def final(U, key, hp):
-                return {"risk_phase2": _quad.phase2_fit(U, key, hp["a"], cfg.n_prime)[0]}
-
         return _Model(
             init=lambda k: _quad.haar_stiefel(k, cfg.d, cfg.N, dt),
             step=lambda U, X, live, hp: _quad.stiefel_step(U, X, hp["a"], hp["c"], hp["eta"], live),
             observe=observe,
             reorth=_quad.reorthonormalise,
             initial_state=lambda U: {"Y0": U[: cfg.M].astype(jnp.float64)},
-            final_obs=final,
         )
     sigma, dsigma, K, K1, _, _ = _hom.make_fns(cfg.activation)
     return _Model(
@@ -181,7 +173,6 @@ def _build_model(cfg) -> _Model:
         observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], K, K1),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=lambda W: {"W0": W.astype(jnp.float64)},
-        final_obs=None,
     )
 
 
@@ -360,9 +351,32 @@ def _structural_key(cfg, Lc: int):
     act_key = act if isinstance(act, str | int | float) or act is None else ("id", id(act))
     return (
         cfg.model, cfg.d, cfg.M, cfg.N, cfg.batch, cfg.seeds, cfg.dtype, cfg.chunk_size, Lc,
-        getattr(cfg, "phase2", None), getattr(cfg, "n_prime", None), getattr(cfg, "init_scale", None), act_key,
+        getattr(cfg, "phase2", None) == "logged", getattr(cfg, "n_prime", None) if _logged2(cfg) else None,
+        getattr(cfg, "init_scale", None), act_key,
         str(jax.config.jax_default_device), _use_blocked(cfg),
     )
+
+
+def _logged2(cfg) -> bool:
+    return getattr(cfg, "phase2", None) == "logged"
+
+
+_FINAL_CACHE: dict = {}
+
+
+def _final_fn(cfg, key):
+    """Jitted Phase II fit at the end (quadratic, ``phase2="end"``), cached per structure and ``n_prime``."""
+    if not (isinstance(cfg, QuadraticSGDConfig) and cfg.phase2 == "end"):
+        return None
+    fkey = key + (cfg.n_prime,)
+    if fkey not in _FINAL_CACHE:
+        n_prime = cfg.n_prime
+
+        def final(U, k, hp):
+            return {"risk_phase2": _quad.phase2_fit(U, k, hp["a"], n_prime)[0]}
+
+        _FINAL_CACHE[fkey] = jax.jit(jax.vmap(final, in_axes=(0, 0, None)))
+    return _FINAL_CACHE[fkey]
 
 
 def _compiled(cfg, Lc: int, example_args):
@@ -370,7 +384,7 @@ def _compiled(cfg, Lc: int, example_args):
     key = _structural_key(cfg, Lc)
     hit = _CACHE.get(key)
     if hit is not None:
-        return hit + (0.0,)
+        return hit + (_final_fn(cfg, key), 0.0)
     model = _build_model(cfg)
     tc = time.perf_counter()
     maker = _make_chunk_blocked if _use_blocked(cfg) else _make_chunk
@@ -378,13 +392,10 @@ def _compiled(cfg, Lc: int, example_args):
     compiled = jax.jit(chunk).lower(*example_args(model)).compile()
     compile_seconds = time.perf_counter() - tc
     setup = jax.jit(_make_setup(model))
-    final = None
-    if model.final_obs is not None:
-        final = jax.jit(jax.vmap(model.final_obs, in_axes=(0, 0, None)))
     if len(_CACHE) > 16:
         _CACHE.clear()
-    _CACHE[key] = (model, setup, compiled, final)
-    return _CACHE[key] + (compile_seconds,)
+    _CACHE[key] = (model, setup, compiled)
+    return _CACHE[key] + (_final_fn(cfg, key), compile_seconds)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -452,7 +463,8 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     C = cfg.chunk_size
     sched = log_schedule(K, cfg.n_log)
     T = len(sched)
-    Lc = int(min(C, T))
+    Lc = int(min(C, cfg.n_log + 1))  # log slots per chunk (≥ the logs any chunk holds; independent of steps)
+    assert T <= cfg.n_log + 1
     n_chunks = -(-K // C)
     hp = _hyper(cfg)
     blowup = jnp.asarray(cfg.blowup, jnp.float64)
