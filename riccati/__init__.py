@@ -1,13 +1,24 @@
 """Deterministic gradient-flow theory for quadratic and two-homogeneous networks (THEORY.md §2-§3).
 
 Quadratic model [BEVW25]: exact Riccati flow of the overlap G(t) = ΘᵀUUᵀΘ in canonical time t = 4cτ
-(:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk`).
+(:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk`, :func:`riccati_ode`).
+Two-homogeneous model [RNWL25]: exact overlap flow in t = η·steps (:func:`homogeneous_flow`,
+:func:`homogeneous_risk`).
 Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise.
 """
 
 import hermite as _hermite  # noqa: F401  (enables float64 for theory)
 
 from ._haar import sample_initial_overlap
+from ._homogeneous import (
+    TIME_UNIT_HOMOGENEOUS,
+    HomogeneousSolution,
+    homogeneous_flow,
+    homogeneous_risk,
+    homogeneous_state,
+    predicted_emergence_homogeneous,
+    sample_homogeneous_state,
+)
 from ._ode import RiccatiODESolution, riccati_ode
 from ._quadratic import (
     TIME_UNIT_QUADRATIC,
@@ -21,6 +32,13 @@ from ._quadratic import (
 from ._teacher import teacher_coefficients
 
 __all__ = [
+    "TIME_UNIT_HOMOGENEOUS",
+    "HomogeneousSolution",
+    "homogeneous_flow",
+    "homogeneous_risk",
+    "homogeneous_state",
+    "predicted_emergence_homogeneous",
+    "sample_homogeneous_state",
     "TIME_UNIT_QUADRATIC",
     "QuadraticFlow",
     "QuadraticSolution",
