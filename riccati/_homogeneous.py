@@ -18,7 +18,6 @@ from typing import Any
 
 import diffrax
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -56,13 +55,22 @@ class _Kern:
 _KERNEL_CACHE: dict[Any, _Kern] = {}
 
 
-def _taylor_at_zero(K, kmax: int = 12) -> list[float]:
-    """Taylor coefficients K^{(j)}(0)/j!, j = 0..kmax (= b_j² for a Gaussian kernel), by forward-mode autodiff."""
-    out, f = [], K
-    for j in range(kmax + 1):
-        out.append(float(f(jnp.float64(0.0))) / math.factorial(j))
-        f = jax.grad(f)
-    return out
+def _exponent_and_bk2(activation, kern) -> tuple[int | None, float | None]:
+    """Information exponent k and b_k² (h basis) from hermite (spec) or the kernel's own h-basis coefficients."""
+    import hermite
+
+    co = getattr(kern, "coefficients", None)
+    if co is None and not (hasattr(activation, "K") and hasattr(activation, "dK")):
+        co = hermite.coefficients(activation, 20, basis="h")
+    if co is None:
+        return None, None
+    k = hermite.information_exponent(co)
+    if k is None:
+        return None, None
+    b = np.asarray(co.values, dtype=np.float64)
+    if str(getattr(co, "basis", "h")) == "He":
+        b = b * np.sqrt([math.factorial(j) for j in range(b.size)])
+    return int(k), float(b[k] ** 2)
 
 
 def _resolve_kernel(activation) -> _Kern:
@@ -97,9 +105,8 @@ def _resolve_kernel(activation) -> _Kern:
     Kp, Km = np.asarray(kern.K(rho)), np.asarray(kern.K(-rho))
     if even is None and not np.allclose(Kp, Km, rtol=1e-9, atol=1e-12 * K1):
         raise ValueError(f"`activation`={name!r} is not even (K(-ρ) ≠ K(ρ)); use an even σ such as 'h4'")
-    coeffs = _taylor_at_zero(kern.K)
-    k = next((j for j in range(1, len(coeffs)) if abs(coeffs[j]) > 1e-12 * K1), None)
-    out = _Kern(name=name, K=kern.K, dK=kern.dK, K1=K1, k=k, bk2=(coeffs[k] if k else None))
+    k, bk2 = _exponent_and_bk2(activation, kern)
+    out = _Kern(name=name, K=kern.K, dK=kern.dK, K1=K1, k=k, bk2=bk2)
     if isinstance(activation, str):
         _KERNEL_CACHE[activation] = out
     return out
