@@ -52,6 +52,7 @@ __all__ = [
     "choose_fit_window",
     "t_interval",
     "predictions",
+    "escape_factor",
     "step_size_parameter",
     "compare",
     "run_check",
@@ -84,6 +85,8 @@ class Tolerances:
     kappa_exponent : κ for the difference of fitted time exponents (or emergence slopes).
     delta_gap, delta_time, delta_exponent : the fixed allowances δ (float32, logging-grid resolution).
     late_fraction : the late-time window is the last ``late_fraction`` of the logged points (log-spaced).
+    epsilon_cap : the O(ε) allowance uses min(ε, epsilon_cap): the first-order error model holds only for ε ≪ 1,
+        so a step size far too large gets no more slack than this and a gap of order one fails.
     """
 
     level: float = 0.99
@@ -94,12 +97,14 @@ class Tolerances:
     delta_time: float = 0.05
     delta_exponent: float = 0.05
     late_fraction: float = 0.2
+    epsilon_cap: float = 0.25
 
     def __post_init__(self):
         check_real("level", self.level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
         for name in ("kappa_gap", "kappa_time", "kappa_exponent", "delta_gap", "delta_time", "delta_exponent"):
             check_real(name, getattr(self, name), lo=0.0)
         check_real("late_fraction", self.late_fraction, lo=0.0, hi=1.0, lo_open=True)
+        check_real("epsilon_cap", self.epsilon_cap, lo=0.0)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -431,6 +436,10 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
     pred = predictions(data.model, beta, M, N, a)
     pred["floor"] = data.floor  # the exact floor of the flow code wins over the recomputed one
     eps, eps_formula = step_size_parameter(data.model, p, a)
+    eps_raw = eps
+    eps = min(eps, tol.epsilon_cap)
+    if eps_raw > tol.epsilon_cap:
+        eps_formula += f"; ε = {eps_raw:.3g} exceeds the linear-response range, allowance capped at ε = {eps:g}"
     q = _t_quantile(S, tol.level)
     checks: list[dict] = []
     noise_why = (
@@ -444,7 +453,7 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
         "seeds": S_all,
         "seeds_alive": S,
         "diverged": data.diverged.tolist(),
-        "step_size_parameter": {"epsilon": eps, "formula": eps_formula},
+        "step_size_parameter": {"epsilon": eps_raw, "epsilon_used": eps, "formula": eps_formula},
         "tolerances": dataclasses.asdict(tol),
         "predicted": pred,
     }
@@ -579,7 +588,25 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
         slope_note = f"directions m ≤ max(3, N/2) = {max(3, N // 2)} learned by every seed (m near N compete for slots)"
     comparison["emergence_slope"] = _emergence_slope(Ts, Tf, slope_set, tol, q, beta)
     comparison["emergence_slope"]["selection"] = slope_note
+    # the same with each time divided by its seed's initial-overlap factor L(s0) (decoupled law T = L(s0)/ã_m):
+    # the random initial overlap, not ã_m, dominates T_m at finite d; dividing it out leaves the m^β law
+    k_ie = int(p.get("information_exponent") or 4)
+    L = escape_factor(data.model, data.flow_dir[alive][:, 0, :], k_ie)
+    okL = np.all(np.isfinite(L) & (L > 0), axis=0)
+    Lbar = float(np.exp(np.mean(np.log(L[:, okL])))) if okL.any() else 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm_block = _emergence_slope(Ts / L * Lbar, Tf / L * Lbar, slope_set & okL, tol, q, beta)
+    norm_block["sgd_geomean"] = _geomean(np.where(okL, Ts / np.where(okL, L, 1.0) * Lbar, np.nan))
+    norm_block["flow_geomean"] = _geomean(np.where(okL, Tf / np.where(okL, L, 1.0) * Lbar, np.nan))
+    norm_block["L_geomean"] = Lbar
+    norm_block["definition"] = (
+        "T_m · L̄ / L(s0_m): L(s0) = ½ log((1−s0)/s0) (quadratic, s0 = G_mm(0)) or ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)) "
+        "(homogeneous, s0 = max_i m_im(0)²), so that the decoupled single-direction law reads T_m = L(s0_m)/ã_m; "
+        "L̄ is the geometric mean of L over seeds and directions (keeps the time unit)"
+    )
+    comparison["emergence_slope"]["normalised"] = norm_block
     es = comparison["emergence_slope"]
+    esn = es["normalised"]
     if es["n_directions"] >= 3:
         diff = es["per_seed_diff_ci"]
         ex = max(abs(diff["mean"]) - (q * diff["se"] if S >= 2 else 0.0), 0.0)
@@ -594,17 +621,18 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
                 f"≤ κ·ε + δ = {tol.kappa_exponent:g}·{eps:.3g} + {tol.delta_exponent:g}; {noise_why}",
             )
         )
-        pt = _slope_prediction_tolerance(es["n_directions"])
-        val = abs(es["flow"] - beta)
+    if esn["n_directions"] >= 3:
+        pt = _slope_prediction_tolerance(esn["n_directions"])
+        val = abs(esn["flow"] - beta)
         checks.append(
             _check(
                 "emergence_slope_flow_vs_beta",
                 val <= pt,
                 val,
                 pt,
-                f"exact flow's slope vs the d→∞ prediction β = {beta:g}; finite size (log factors, competition "
-                f"between directions, random initial overlaps) shifts it: loose tolerance {pt:g} over "
-                f"{es['n_directions']} directions. Reported, not gated",
+                f"exact flow's slope of the initial-overlap-normalised T_m vs log m (raw slope {es['flow']:.3g}) vs "
+                f"the d→∞ prediction β = {beta:g}; interactions between directions and log factors shift it: loose "
+                f"tolerance 0.15 + 0.5/√n = {pt:.3g} over n = {esn['n_directions']} directions. Reported, not gated",
                 gated=False,
             )
         )
@@ -680,6 +708,27 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
             )
         )
     return _assemble(data, comparison, checks, n_staircase)
+
+
+def escape_factor(model: str, s0, k: int = 4) -> np.ndarray:
+    """Initial-overlap factor L(s0) of the decoupled emergence time T = L(s0)/ã of one direction.
+
+    Quadratic (THEORY.md §2, logistic G_mm): T = log((1−g0)/g0)/(2ã), so L = ½ log((1−s0)/s0), s0 = G_mm(0).
+    Homogeneous with σ = h_k (THEORY.md §3, ds/dt = 2kã s^{k/2}(1−s)): L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)),
+    closed form for k = 4: (1/s0 − 2 + log((1−s0)/s0))/8. NaN where s0 ≥ 1/2 or s0 ≤ 0.
+    """
+    s0 = np.asarray(s0, dtype=np.float64)
+    ok = (s0 > 0) & (s0 < 0.5)
+    s = np.where(ok, s0, 0.25)
+    if model == "quadratic":
+        L = 0.5 * np.log((1 - s) / s)
+    elif k == 4:
+        L = (1 / s - 2 + np.log((1 - s) / s)) / 8
+    else:
+        from scipy.integrate import quad
+
+        L = np.vectorize(lambda x: quad(lambda u: 1 / (2 * k * u ** (k / 2) * (1 - u)), x, 0.5)[0])(s)
+    return np.where(ok, L, np.nan)
 
 
 def _slope_prediction_tolerance(n_dir: int) -> float:

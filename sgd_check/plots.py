@@ -159,24 +159,51 @@ def plot_staircase(report: dict, ax=None):
 
 
 def plot_emergence(report: dict, ax=None):
-    """Emergence time T_m vs m (log–log): per-seed SGD, SGD and flow geometric means, predicted slope β."""
+    """Emergence time T_m vs m (log–log): raw and initial-overlap-normalised, SGD vs flow, predicted slope β."""
     fig = None
     if ax is None:
         fig = _figure()
         ax = fig.add_subplot()
     em = report["comparison"].get("emergence", {})
     es = report["comparison"].get("emergence_slope", {})
+    nb = es.get("normalised", {})
     if em:
         per_seed = _a(em["sgd_per_seed"])
         M = per_seed.shape[-1]
         m = np.arange(1, M + 1)
         for i, row in enumerate(np.atleast_2d(per_seed)):
-            ax.plot(m, row, "o", ms=3, color=_SGD, alpha=0.25, label="SGD, single seeds" if i == 0 else None)
-        sg = _a(em["sgd_geomean"])
-        fl = _a(em["flow_geomean"])
-        ax.plot(m, sg, "o", ms=6, color=_SGD, label=f"SGD (geo. mean), slope {_fmt(es.get('sgd'))}")
-        ax.plot(m, fl, "s", ms=7, mfc="none", mec=_FLOW, mew=1.2, label=f"exact flow, slope {_fmt(es.get('flow'))}")
-    line = es.get("predicted_line")
+            ax.plot(m, row, ".", ms=4, color=_SGD, alpha=0.3, label="raw $T_m$, SGD single seeds" if i == 0 else None)
+        ax.plot(
+            m,
+            _a(em["flow_geomean"]),
+            "s",
+            ms=5,
+            mfc="none",
+            mec=_FLOOR,
+            mew=0.8,
+            alpha=0.8,
+            label=f"raw $T_m$, flow (slope {_fmt(es.get('flow'))})",
+        )
+        if nb.get("sgd_geomean") is not None:
+            ax.plot(
+                m,
+                _a(nb["sgd_geomean"]),
+                "o",
+                ms=6.5,
+                color=_SGD,
+                label=f"normalised, SGD (slope {_fmt(nb.get('sgd'))})",
+            )
+            ax.plot(
+                m,
+                _a(nb["flow_geomean"]),
+                "s",
+                ms=8,
+                mfc="none",
+                mec=_FLOW,
+                mew=1.3,
+                label=f"normalised, flow (slope {_fmt(nb.get('flow'))})",
+            )
+    line = nb.get("predicted_line") or es.get("predicted_line")
     if line:
         ax.plot(
             _a(line["m"]), _a(line["T"]), color=_PRED, lw=1.6, ls="-.", label=f"predicted slope β = {es['predicted']:g}"
@@ -184,13 +211,21 @@ def plot_emergence(report: dict, ax=None):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("teacher direction m  ($\\tilde a_m \\propto m^{-β}$)")
-    ax.set_ylabel(
-        "emergence time $T_m$ (curve crosses 1/2), "
-        + ("t = 4cη·steps" if report["model"] == "quadratic" else "t = η·steps")
-    )
+    unit = "t = 4cη·steps" if report["model"] == "quadratic" else "t = η·steps"
+    ax.set_ylabel(f"emergence time $T_m$ (crosses 1/2), {unit}")
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+        ax.legend(fontsize=7, loc="upper left", framealpha=0.85)
+    ax.text(
+        0.98,
+        0.02,
+        "normalised: $T_m\\,\\bar L/L(s_{0,m})$, initial overlap divided out",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color=_FLOOR,
+    )
     ttl = "Emergence time vs direction"
     ax.set_title(ttl if fig is None else ttl + "\n" + _title(report), fontsize=9.5 if fig is not None else 10)
     return fig if fig is not None else ax

@@ -1,0 +1,110 @@
+"""End to end: SGD vs the exact flow on a tiny quadratic problem; the check passes, and fails when it must.
+
+One tiny simulation (d = 32, M = N = 4, 3 seeds, ε = 0.1) is shared by the module; the simulator reuses its
+compiled chunk for runs that differ only in η or steps, so the CLI runs below cost little beyond SGD itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sgd_check._compare import compare, load_report, replay_flow
+from sgd_check._demo import eta_for_epsilon
+from sgd_check._sim_config import QuadraticSGDConfig, steps_for_time
+from sgd_check._simulate import simulate
+
+SIZES = dict(d=32, M=4, N=4, beta=1.0)
+T_MAX = 15.0
+
+
+def _config(eps=0.1, seeds=3):
+    eta = eta_for_epsilon("quadratic", SIZES, eps)
+    cfg = QuadraticSGDConfig(eta=eta, steps=1, seeds=seeds, n_log=40, phase2="none", **SIZES)
+    return cfg.replace(steps=steps_for_time(T_MAX, cfg.time_per_step))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = _config()
+    return cfg, simulate(cfg, progress=False)
+
+
+def _checks(report):
+    return {c["name"]: c for c in report["verdict"]["checks"]}
+
+
+def test_tiny_check_passes(tiny):
+    cfg, res = tiny
+    report = compare(replay_flow(cfg, res))
+    ch = _checks(report)
+    assert report["verdict"]["pass"] is True, [c for c in report["verdict"]["checks"] if not c["pass"]]
+    # SGD and flow start from the same state: identical risk at t = 0 (float32 state, float64 flow)
+    assert report["sgd"]["risk_mean"][0] == pytest.approx(report["theory"]["risk"][0], rel=1e-5)
+    # at least 3 of the 4 directions are learned by every seed, at the same times (within 15%) in SGD and flow
+    em = report["comparison"]["emergence"]
+    assert em["n_learned_by_all"] >= 3
+    assert ch["emergence_time_ratio"]["value"] <= ch["emergence_time_ratio"]["tolerance"]
+    ratios = np.array([r for r, ok in zip(em["ratio_geomean"], em["learned_by_all"], strict=True) if ok])
+    assert np.all(np.abs(ratios - 1) < 0.15)
+
+
+def test_wrong_time_map_fails(tiny):
+    cfg, res = tiny
+    # t = 2·(4cη·steps) instead of 4cη·steps: SGD seems to learn twice as late as the flow
+    report = compare(replay_flow(cfg, res, time_map_factor=2.0))
+    ch = _checks(report)
+    assert report["verdict"]["pass"] is False
+    assert not ch["emergence_time_ratio"]["pass"] and not ch["gap_max"]["pass"]
+    assert report["comparison"]["emergence"]["ratio_geomean"][0] == pytest.approx(2.0, rel=0.15)
+
+
+def test_cli_check_writes_outputs_and_from_dir_reproduces(run_cli, tmp_path):
+    cfg = _config()
+    out = tmp_path / "run"
+    args = ["check", "quadratic", "--d", 32, "--M", 4, "--N", 4, "--beta", 1.0, "--eta", cfg.eta]
+    status, stdout, err = run_cli(*args, "--steps", cfg.steps, "--seeds", 3, "--n-log", 40, "--out", out, "--quiet")
+    assert status == 0, stdout + err
+    assert "verdict: PASS" in stdout
+    report = load_report(out / "report.json")
+    assert report["verdict"]["pass"] is True and report["model"] == "quadratic"
+    for name in ("risk", "staircase", "emergence", "summary"):
+        assert (out / f"{name}.png").stat().st_size > 5000
+    assert (out / "data.npz").is_file()
+    # re-judge and re-draw from the saved data: same report, byte for byte
+    before = (out / "report.json").read_text()
+    (out / "summary.png").unlink()
+    status, stdout, _ = run_cli("check", "--from-dir", out, "--json")
+    assert status == 0
+    assert json.loads(stdout) == report
+    assert (out / "report.json").read_text() == before and (out / "summary.png").is_file()
+
+
+def test_cli_far_too_large_eta_fails_with_status_1(run_cli, tmp_path):
+    cfg = _config(eps=30.0)  # 300× the tracking step: SGD noise swamps the drift
+    args = ["check", "quadratic", "--d", 32, "--M", 4, "--N", 4, "--beta", 1.0, "--eta", cfg.eta]
+    opts = ["--steps", cfg.steps, "--seeds", 3, "--n-log", 40, "--out", tmp_path, "--quiet"]
+    status, stdout, err = run_cli(*args, *opts)
+    assert status == 1, stdout + err
+    report = load_report(tmp_path / "report.json")
+    assert report["verdict"]["pass"] is False
+    assert "verdict: FAIL" in stdout
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["check"], "`model` is required"),
+        (["check", "quadratic", "--d", 32, "--M", 4, "--N", 4, "--beta", 1.0, "--eta", 1e-3], "--steps"),
+        (["check", "quadratic", "--M", 4, "--N", 4, "--beta", 1.0, "--eta", 1e-3, "--steps", 5], "--d"),
+        (["check", "quadratic", "--d", 2, "--M", 4, "--N", 4, "--beta", 1.0, "--eta", 1e-3, "--steps", 5], "`M`"),
+        (["check", "quadratic", "--d", 32, "--M", 4, "--N", 4, "--beta", 1, "--eta", -1, "--steps", 5], "`eta`"),
+        (["check", "--from-dir", "/nonexistent/folder"], "--from-dir"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(run_cli, argv, needle):
+    status, stdout, err = run_cli(*argv)
+    assert status == 2
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
