@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, simulate
-from sgd_check import _checkpoint
+from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, _checkpoint, simulate
 
 # One structure per model (compiled once for the module; η, seed and steps are run-time inputs).
 QUAD = dict(d=16, M=3, N=3, beta=1.0, eta=4e-3, steps=700, seeds=3, dtype="float64", phase2="none")

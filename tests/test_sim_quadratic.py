@@ -33,7 +33,7 @@ def _dense_step(U, X, a, c, eta):
 
 @pytest.mark.parametrize("B", [1, 3])
 def test_closed_form_step_matches_dense_svd_polar_retraction(rng, B):
-    d, N, M, c = 7, 3, 2, 0.6
+    d, N, c = 7, 3, 0.6
     a = np.array([0.8, 0.6])
     for eta in (1e-3, 0.05, 0.4):  # up to large steps, where the retraction matters at O(1)
         U = _haar(rng, d, N)

@@ -45,6 +45,8 @@ def register(subparsers) -> None:
     p.add_argument("--n-prime", type=int, default=None, help="samples for the Phase II fit (default 4N²)")
     p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, risk.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
+    p.add_argument("--checkpoint-every", type=int, default=8, metavar="K",
+                   help="with --out: checkpoint atomically every K chunks (default 8)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -55,8 +57,10 @@ def build_config(args: argparse.Namespace):
     from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
 
     common = dict(
-        d=args.d, M=args.M, N=args.N, beta=args.beta, eta=args.eta, steps=args.steps or 1, batch=args.batch,
-        seeds=args.seeds, dtype=args.dtype, device=args.device, seed=args.seed, n_log=args.n_log,
+        d=args.d, M=args.M, N=args.N, beta=args.beta, eta=args.eta, batch=args.batch,
+        steps=1 if args.steps is None else args.steps, seeds=args.seeds, dtype=args.dtype, device=args.device,
+        seed=args.seed, n_log=args.n_log,
+        checkpoint_every=args.checkpoint_every,
     )
     if args.model == "quadratic":
         if args.activation not in (None, "He2", "z**2 - 1", "z**2-1"):
