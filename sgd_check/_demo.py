@@ -38,7 +38,7 @@ class DemoCase:
     epsilon: float
     t_max: float
     seeds: int = 4
-    n_log: int = 80
+    n_log: int = 150
 
     def config(self, *, seed: int = 0):
         """The simulator config (η from ε, steps from t_max)."""
@@ -76,25 +76,25 @@ def demo_cases() -> list[DemoCase]:
             name="quadratic-powerlaw",
             regime="β=0.8>1/2, N<M: power law t^((1-2β)/β), then width floor ∝ N^(1-2β)",
             model="quadratic",
-            sizes=dict(d=128, M=64, N=8, beta=0.8),
-            epsilon=0.2,
-            t_max=40.0,
+            sizes=dict(d=96, M=64, N=8, beta=0.8),
+            epsilon=0.1,
+            t_max=150.0,
         ),
         DemoCase(
             name="quadratic-plateau",
             regime="β=0.3<1/2, φ=N/M=1/2: plateau 1-φ^(1-2β)",
             model="quadratic",
-            sizes=dict(d=128, M=64, N=32, beta=0.3),
-            epsilon=0.2,
-            t_max=30.0,
+            sizes=dict(d=128, M=32, N=16, beta=0.3),
+            epsilon=0.15,
+            t_max=80.0,
         ),
         DemoCase(
             name="homogeneous-h4",
-            regime="σ=h4 (IE 4), N=M: sharp emergence, T_m ∝ m^β",
+            regime="σ=h4 (IE 4), N=2M: sharp emergence, T_m ∝ m^β",
             model="homogeneous",
-            sizes=dict(d=32, M=6, N=6, beta=1.0, activation="h4"),
-            epsilon=0.1,
-            t_max=60.0,
+            sizes=dict(d=24, M=5, N=10, beta=1.0, activation="h4"),
+            epsilon=0.02,
+            t_max=40.0,
         ),
     ]
 

@@ -133,8 +133,9 @@ def plot_staircase(report: dict, ax=None):
     if st.get("sgd_mean") is None:  # every seed diverged: nothing to draw
         ax.text(0.5, 0.5, "no live SGD seed", ha="center", va="center", transform=ax.transAxes)
         return fig if fig is not None else ax
-    sgd = _a(st["sgd_mean"]).reshape(t.size, -1)
-    flow = _a(st["flow_mean"]).reshape(t.size, -1)
+    single = st.get("sgd_seed") is not None
+    sgd = _a(st["sgd_seed"] if single else st["sgd_mean"]).reshape(t.size, -1)
+    flow = _a(st["flow_seed"] if single else st["flow_mean"]).reshape(t.size, -1)
     t, sgd, flow = t[t > 0], sgd[t > 0], flow[t > 0]
     cmap = __import__("matplotlib").colormaps["viridis"]
     k = len(st["directions"])
@@ -142,8 +143,8 @@ def plot_staircase(report: dict, ax=None):
         col = cmap(0.9 * j / max(k - 1, 1))
         ax.plot(t, sgd[:, j], color=col, lw=2.0, label=f"m = {m}")
         ax.plot(t, flow[:, j], color=col, lw=1.2, ls="--")
-    ax.plot([], [], color="k", lw=2.0, label="SGD (mean over seeds)")
-    ax.plot([], [], color="k", lw=1.2, ls="--", label="exact flow")
+    ax.plot([], [], color="k", lw=2.0, label=f"SGD, seed {st['seed']}" if single else "SGD (mean over seeds)")
+    ax.plot([], [], color="k", lw=1.2, ls="--", label="its exact flow" if single else "exact flow")
     ax.axhline(0.5, color=_FLOOR, lw=0.8, ls=":", label="learned: crosses 1/2")
     ax.set_xscale("log")
     _set_tmin(ax, report)
