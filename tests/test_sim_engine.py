@@ -7,7 +7,7 @@ from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, _checkpoint, sim
 
 # One structure per model (compiled once for the module; η, seed and steps are run-time inputs).
 QUAD = dict(d=16, M=3, N=3, beta=1.0, eta=4e-3, steps=700, seeds=3, dtype="float64", phase2="none")
-HOM = dict(d=12, M=2, N=2, beta=1.0, eta=2e-3, steps=600, seeds=3, dtype="float64", init_scale=0.5, chunk=128)
+HOM = dict(d=12, M=2, N=2, beta=1.0, eta=2e-3, steps=600, seeds=3, dtype="float64", init_scale=0.5)
 
 
 def _q(**kw):
@@ -45,7 +45,7 @@ def test_same_seed_same_numbers_and_seed_independent_of_batch_of_seeds():
 
 @pytest.mark.parametrize("make", [_q, _h], ids=["quadratic", "homogeneous"])
 def test_resume_is_bit_identical(tmp_path, monkeypatch, make):
-    cfg = make(checkpoint_every=1)
+    cfg = make(checkpoint_every=1, steps=700 if make is _q else 2500)  # ≥ 3 chunks (256 / 1024 steps)
     full = simulate(cfg, progress=False)
     real_save = _checkpoint.save
     calls = []
