@@ -1,6 +1,6 @@
 """End to end: SGD vs the exact flow on a tiny quadratic problem; the check passes, and fails when it must.
 
-One tiny simulation (d = 32, M = N = 4, 3 seeds, ε = 0.1) is shared by the module; the simulator reuses its
+One tiny simulation (d = 32, M = N = 4, 3 seeds, ε = 0.05) is shared by the module; the simulator reuses its
 compiled chunk for runs that differ only in η or steps, so the CLI runs below cost little beyond SGD itself.
 """
 
@@ -17,10 +17,10 @@ from sgd_check._sim_config import QuadraticSGDConfig, steps_for_time
 from sgd_check._simulate import simulate
 
 SIZES = dict(d=32, M=4, N=4, beta=1.0)
-T_MAX = 15.0
+T_MAX = 25.0
 
 
-def _config(eps=0.1, seeds=3):
+def _config(eps=0.05, seeds=3):
     eta = eta_for_epsilon("quadratic", SIZES, eps)
     cfg = QuadraticSGDConfig(eta=eta, steps=1, seeds=seeds, n_log=40, phase2="none", **SIZES)
     return cfg.replace(steps=steps_for_time(T_MAX, cfg.time_per_step))
@@ -47,8 +47,11 @@ def test_tiny_check_passes(tiny):
     em = report["comparison"]["emergence"]
     assert em["n_learned_by_all"] >= 3
     assert ch["emergence_time_ratio"]["value"] <= ch["emergence_time_ratio"]["tolerance"]
-    ratios = np.array([r for r, ok in zip(em["ratio_geomean"], em["learned_by_all"], strict=True) if ok])
-    assert np.all(np.abs(ratios - 1) < 0.15)
+    ok = np.array(em["learned_by_all"])
+    lo, hi = (np.array(x, dtype=float)[ok] for x in em["ratio_ci"])
+    assert np.all((lo <= 1) & (hi >= 1))  # every 99% interval of T_sgd/T_flow over seeds contains 1
+    # the first directions (strong signal, early) agree within 5%
+    assert np.all(np.abs(np.array(em["ratio_geomean"][:3]) - 1) < 0.05)
 
 
 def test_wrong_time_map_fails(tiny):
@@ -83,7 +86,7 @@ def test_cli_check_writes_outputs_and_from_dir_reproduces(run_cli, tmp_path):
 
 
 def test_cli_far_too_large_eta_fails_with_status_1(run_cli, tmp_path):
-    cfg = _config(eps=30.0)  # 300× the tracking step: SGD noise swamps the drift
+    cfg = _config(eps=30.0)  # 600× the tracking step: SGD noise swamps the drift
     args = ["check", "quadratic", "--d", 32, "--M", 4, "--N", 4, "--beta", 1.0, "--eta", cfg.eta]
     opts = ["--steps", cfg.steps, "--seeds", 3, "--n-log", 40, "--out", tmp_path, "--quiet"]
     status, stdout, err = run_cli(*args, *opts)
