@@ -261,8 +261,16 @@ def emergence_times(t, curves, *, level: float = _LEVEL_HALF) -> np.ndarray:
     return np.where(reached, out, np.nan)
 
 
+def _fit_power_law():
+    try:
+        from riccati import fit_power_law
+    except ImportError:  # riccati keeps it in _predict until it re-exports the name
+        from riccati._predict import fit_power_law
+    return fit_power_law
+
+
 def fit_exponent(t, y, window) -> tuple[float, float, int]:
-    """Least-squares slope of log y against log t over ``window = (t_lo, t_hi)``.
+    """Least-squares slope of log y against log t over ``window = (t_lo, t_hi)`` (``riccati.fit_power_law``).
 
     Returns ``(exponent, log_prefactor, n_points)``: y ≈ exp(log_prefactor)·t^exponent on the window. NaN if
     fewer than 3 positive points lie in the window.
@@ -270,34 +278,27 @@ def fit_exponent(t, y, window) -> tuple[float, float, int]:
     t = np.asarray(t, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     lo, hi = window
-    sel = (t >= lo) & (t <= hi) & (t > 0) & np.isfinite(y) & (y > 0)
-    n = int(sel.sum())
-    if n < 3:
-        return math.nan, math.nan, n
-    p, c = np.polyfit(np.log(t[sel]), np.log(y[sel]), 1)
-    return float(p), float(c), n
+    try:
+        f = _fit_power_law()(t, y, window=(lo, hi))
+    except ValueError:
+        return math.nan, math.nan, int(np.sum((t >= lo) & (t <= hi) & (t > 0) & np.isfinite(y) & (y > 0)))
+    return f.exponent, math.log(f.prefactor), f.n_points
 
 
 def choose_fit_window(t, risk, floor: float, *, start: float = 0.8, floor_factor: float = 2.0):
-    """Window for the time-exponent fit of a decaying risk curve.
+    """Window for the time-exponent fit of a decaying risk curve (``riccati.fit_power_law``'s automatic rule).
 
     The power law of the additive picture (THEORY.md §2) holds after the first directions are learned and
-    before the width floor is felt: we take the times where ``risk`` ≤ ``start``·risk(t_first) and
-    ``risk`` ≥ ``floor_factor``·floor (or > 0 if floor = 0). Returns ``(t_lo, t_hi)`` or ``None`` if fewer
-    than 3 logged points qualify.
+    before the width floor is felt: the logged times where ``risk`` ≤ ``start``·risk(t_first) and
+    ``risk`` ≥ ``floor_factor``·floor. Returns ``(t_lo, t_hi)`` or ``None`` if fewer than 3 points qualify.
     """
     t = np.asarray(t, dtype=np.float64)
     r = np.asarray(risk, dtype=np.float64)
-    ok = (t > 0) & np.isfinite(r) & (r <= start * r[0]) & (r >= max(floor_factor * floor, 1e-300))
-    if ok.sum() < 3:
+    try:
+        f = _fit_power_law()(t, r, floor=floor, floor_factor=floor_factor, drop=start)
+    except ValueError:
         return None
-    idx = np.flatnonzero(ok)
-    # the longest run of consecutive qualifying points (the decay phase), not scattered points
-    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
-    run = max(runs, key=len)
-    if len(run) < 3:
-        return None
-    return float(t[run[0]]), float(t[run[-1]])
+    return f.window
 
 
 def t_interval(x, level: float = 0.95) -> dict:
@@ -926,15 +927,9 @@ def load_report(path: str | os.PathLike) -> dict:
 # orchestration: simulate, replay the flow per seed, compare
 # ----------------------------------------------------------------------------------------------------------------
 def _riccati_api():
-    import riccati
+    from riccati import homogeneous_flow, quadratic_flow
 
-    try:
-        return riccati.quadratic_flow, riccati.homogeneous_flow
-    except AttributeError:  # pragma: no cover - before riccati re-exports its names
-        from riccati._homogeneous import homogeneous_flow
-        from riccati._quadratic import quadratic_flow
-
-        return quadratic_flow, homogeneous_flow
+    return quadratic_flow, homogeneous_flow
 
 
 def run_check(config, *, time_map_factor: float = 1.0, progress: bool = False) -> CheckData:
