@@ -18,7 +18,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d", type=int, help="input dimension d")
     p.add_argument("--M", type=int, help="teacher width M (teacher directions = first M axes)")
     p.add_argument("--N", type=int, help="student width N")
-    p.add_argument("--beta", type=float, help="power-law exponent β of the teacher, a_m = m^-β (normalised)")
+    p.add_argument("--beta", type=float, default=1.0, help="teacher power-law exponent β, a_m = m^-β (default 1)")
     p.add_argument("--activation", default="h4", help="homogeneous model: σ (hermite spec, even, c0 = 0); default h4")
     p.add_argument("--eta", type=float, help="SGD step size η")
     g = p.add_mutually_exclusive_group()
@@ -38,7 +38,7 @@ def config_from_args(model: str, args) -> object:
     """Build the frozen simulator config from parsed arguments; missing ones raise one clear ValueError."""
     from sgd_check._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
 
-    for name in ("d", "M", "N", "beta", "eta"):
+    for name in ("d", "M", "N", "eta"):
         if getattr(args, name) is None:
             raise ValueError(f"`--{name}` is required for `check {model}`; e.g. --d 128 --M 64 --N 8 --beta 0.8")
     if args.steps is None and args.t_max is None:
