@@ -13,6 +13,7 @@ from ._haar import sample_initial_overlap
 from ._homogeneous import (
     TIME_UNIT_HOMOGENEOUS,
     HomogeneousSolution,
+    homogeneous_activation_info,
     homogeneous_flow,
     homogeneous_risk,
     homogeneous_state,
@@ -20,6 +21,7 @@ from ._homogeneous import (
     sample_homogeneous_state,
 )
 from ._ode import RiccatiODESolution, riccati_ode
+from ._predict import PowerLawFit, QuadraticPredictions, fit_power_law, fit_quadratic_flow, quadratic_predictions
 from ._quadratic import (
     TIME_UNIT_QUADRATIC,
     QuadraticFlow,
@@ -32,8 +34,14 @@ from ._quadratic import (
 from ._teacher import teacher_coefficients
 
 __all__ = [
+    "PowerLawFit",
+    "QuadraticPredictions",
+    "fit_power_law",
+    "fit_quadratic_flow",
+    "quadratic_predictions",
     "TIME_UNIT_HOMOGENEOUS",
     "HomogeneousSolution",
+    "homogeneous_activation_info",
     "homogeneous_flow",
     "homogeneous_risk",
     "homogeneous_state",

@@ -28,6 +28,7 @@ from ._teacher import check_times, normalise_teacher
 
 __all__ = [
     "HomogeneousSolution",
+    "homogeneous_activation_info",
     "homogeneous_flow",
     "homogeneous_risk",
     "homogeneous_state",
@@ -436,3 +437,10 @@ def homogeneous_flow(
             "risk": "relative 2L/K(1)",
         },
     )
+
+
+def homogeneous_activation_info(activation) -> dict[str, Any]:
+    """Validate σ for the homogeneous model (even, c_0 = 0; ValueError otherwise) and return
+    {"name", "K1", "information_exponent", "b_k^2"} (h-basis b_k² at the information exponent k)."""
+    kern = _resolve_kernel(activation)
+    return {"name": kern.name, "K1": kern.K1, "information_exponent": kern.k, "b_k^2": kern.bk2}

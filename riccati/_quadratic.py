@@ -312,7 +312,7 @@ def _check_Y0(Y0, M: int) -> np.ndarray:
 
 
 def quadratic_flow(
-    a, Y0, times, *, d: int | None = None, method: str = "auto", emergence: str = "auto"
+    a, Y0, times, *, d: int | None = None, method: str = "auto", emergence: str = "auto", progress=None
 ) -> QuadraticSolution:
     """Exact Riccati flow dG/dt = ÃG + GÃ − 2GÃG of the quadratic model, evaluated at ``times`` (THEORY.md §2).
 
@@ -328,6 +328,7 @@ def quadratic_flow(
         method: "auto" (lyapunov if N ≥ M and G0 invertible, else graded), "graded", "lyapunov", "reference".
         emergence: "auto" (Newton refinement on the exact flow when cheap, else linear interpolation of
             logit G_mm in t between the bracketing grid times), "exact" (always refine), or "interp" (never).
+        progress: optional callable ``progress(done, total)`` called after each time point (for CLIs).
 
     Returns:
         :class:`QuadraticSolution` (risk, G_diag, floor, emergence_times in the order of ``a``).
@@ -361,7 +362,11 @@ def quadratic_flow(
     if core.method == "reference":
         res = core.march_reference(grid)
     else:
-        res = [core.evaluate(float(tt)) for tt in grid]
+        res = []
+        for i, tt in enumerate(grid):
+            res.append(core.evaluate(float(tt)))
+            if progress is not None:
+                progress(i + 1, grid.size)
     risk = np.array([r[0] for r in res])
     g = np.array([r[1] for r in res])
 
