@@ -94,13 +94,14 @@ def stiefel_step(U, X, a, c, eta, live=True):
 def reorthonormalise(U):
     """One Newton-Schulz polar correction ``U ← U − ½ U (UᵀU − I)``; returns ``(U, ‖UᵀU − I‖_F before)``.
 
-    The Gram matrix is formed in float64 (drift measured without float32 round-off); the correction squares the
-    drift (ε → ~ε²), so one pass per chunk keeps ``‖UᵀU − I‖_F`` at the float32 rounding level.
+    The Gram matrix is formed in the working dtype at HIGHEST precision: in float32 its round-off on ``‖UᵀU − I‖_F``
+    is ~ε₃₂·N ≈ 1e-7·(N/16), far below the 1e-5 being controlled (a float64 Gram measured the same drifts and cost
+    ~20% of a d=1024, N=64 run). The correction squares the drift (ε → ~ε²), so one pass per chunk keeps
+    ``‖UᵀU − I‖_F`` at the rounding level.
     """
-    U64 = U.astype(jnp.float64)
-    E = _mm(U64.T, U64) - jnp.eye(U.shape[1], dtype=jnp.float64)
-    drift = jnp.sqrt(jnp.sum(E * E))
-    Unew = (U64 - 0.5 * _mm(U64, E)).astype(U.dtype)
+    E = _mm(U.T, U) - jnp.eye(U.shape[1], dtype=U.dtype)
+    drift = jnp.sqrt(jnp.sum(E.astype(jnp.float64) ** 2))
+    Unew = U - 0.5 * _mm(U, E)
     return Unew, drift
 
 
