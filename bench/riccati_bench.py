@@ -1,0 +1,118 @@
+"""Benchmarks for ``riccati`` (issue 3). Prints figures with a baseline and the limit, measured in this run.
+
+    python bench/riccati_bench.py [--quick]
+
+1. Quadratic closed form at the BEVW Figure-1 size (d=3200, M=2400, β=1, N ∈ {50, 200, 800, 2400}, 40 log-spaced
+   times in [1, 4096]); limit 60 s for the whole set. Baseline: plain orthogonal iteration (numpy Householder QR,
+   ã_1Δt ≤ 30 per step, marching through the sorted times) for N = 2400, timed on t ≤ 256 and extrapolated
+   linearly in the number of QR steps to t = 4096 (stated as such in the output).
+2. Closed form vs diffrax Riccati ODE at M = N = 64, both at 1e-9 agreement: speed ratio (target ≥ 100×).
+3. Two-homogeneous overlap flow, N = M = 64, h4, d = 1e4, until all directions are learned; limit 10 s.
+4. Cost at d = 1e3 vs d = 1e9 (Haar sampler + closed form, M = N = 200).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import riccati  # noqa: E402
+from riccati._quadratic import _REF_STEP, _Core  # noqa: E402
+
+
+def _t(f):
+    t0 = time.perf_counter()
+    out = f()
+    return time.perf_counter() - t0, out
+
+
+def bench_quadratic(quick: bool):
+    print("== 1. quadratic closed form, d=3200 M=2400 beta=1, 40 log-spaced times in [1, 4096] (limit 60 s total)")
+    d, M = 3200, 2400
+    a = riccati.teacher_coefficients(1.0, M)
+    times = np.geomspace(1, 4096, 40)
+    total = 0.0
+    for N in (50, 200, 800, 2400):
+        Y0 = riccati.sample_initial_overlap(0, d, M, N)
+        sec, sol = _t(lambda Y0=Y0: riccati.quadratic_flow(a, Y0, times, d=d))
+        total += sec
+        i1024 = int(np.argmin(np.abs(times - 1024)))
+        print(f"  N={N:5d}: {sec:7.2f} s  method={sol.params['method']:9s} R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} "
+              f"R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}")
+    print(f"  whole set: {total:.1f} s (limit 60 s) -> {'OK' if total <= 60 else 'MISSED'}")
+    # self-check value of THEORY.md §2
+    Y0 = riccati.sample_initial_overlap(0, d, M, 200)
+    r = riccati.quadratic_flow(a, Y0, [1024.0], emergence="interp").risk[0]
+    print(f"  self-check N=200, t=1024: R = {r:.6f} (expected ≈ 0.003003; the underflowed value would be 0.00278)")
+    # baseline: orthogonal iteration for N=2400
+    Y0 = riccati.sample_initial_overlap(0, d, M, 2400)
+    core = _Core(a, Y0, "graded")
+    t_short = times[times <= (64 if quick else 256)]
+    sec_b, _ = _t(lambda: core.march_reference(t_short))
+    steps_short = int(np.ceil(a[0] * t_short[-1] / _REF_STEP)) + t_short.size
+    steps_full = int(np.ceil(a[0] * times[-1] / _REF_STEP)) + times.size
+    est = sec_b * steps_full / steps_short
+    print(f"  baseline (orthogonal iteration, N=2400): {sec_b:.1f} s for t <= {t_short[-1]:.0f} "
+          f"({steps_short} QRs) -> extrapolated {est:.0f} s for the 40 times to 4096 ({steps_full} QRs)")
+    return total
+
+
+def bench_ode_ratio():
+    print("== 2. closed form vs diffrax Riccati ODE, M = N = 64 (target ratio >= 100x)")
+    M = 64
+    a = riccati.teacher_coefficients(1.0, M)
+    Y0 = riccati.sample_initial_overlap(1, 1000, M, M)
+    ts = np.concatenate([[0.0], np.geomspace(1, 4096, 40)])
+    riccati.riccati_ode(a, Y0 @ Y0.T, ts)  # compile
+    sec_ode, ode = _t(lambda: riccati.riccati_ode(a, Y0 @ Y0.T, ts))
+    riccati.quadratic_flow(a, Y0, ts, emergence="interp")
+    reps = 20
+    sec_cf, cf = _t(lambda: [riccati.quadratic_flow(a, Y0, ts, emergence="interp") for _ in range(reps)])
+    sec_cf /= reps
+    cf = cf[0]
+    err = max(np.abs(np.diagonal(ode.G, axis1=1, axis2=2) - cf.G_diag).max(), np.abs(ode.risk - cf.risk).max())
+    print(f"  diffrax Dopri8 rtol=1e-12: {sec_ode * 1e3:.1f} ms ({ode.params['num_steps']} steps, compiled); "
+          f"closed form ({cf.params['method']}): {sec_cf * 1e3:.2f} ms; max |diff| = {err:.1e}")
+    ratio = sec_ode / sec_cf
+    print(f"  speed ratio {ratio:.0f}x (target >= 100x) -> {'OK' if ratio >= 100 else 'MISSED'}")
+
+
+def bench_homogeneous():
+    print("== 3. homogeneous overlap flow, N = M = 64, h4, d = 1e4, until all learned (limit 10 s)")
+    d, M = 10**4, 64
+    a = riccati.teacher_coefficients(1.0, M)
+    st = riccati.sample_homogeneous_state(0, d, M, M)
+    T = riccati.predicted_emergence_homogeneous(a, d, 4)
+    tmax = 3 * T[-1]
+    ts = np.geomspace(1, tmax, 40)
+    sec1, sol = _t(lambda: riccati.homogeneous_flow("h4", a, st, ts, d=d, rtol=1e-8, atol=1e-10))
+    sec2, sol = _t(lambda: riccati.homogeneous_flow("h4", a, st, ts, d=d, rtol=1e-8, atol=1e-10))
+    n_em = int(np.isfinite(sol.emergence_times).sum())
+    print(f"  t_max = 3 x predicted T_64 = {tmax:.3g}: first call {sec1:.1f} s (incl. compile), second {sec2:.1f} s; "
+          f"{sol.params['num_steps']} steps; emerged {n_em}/{M}; R(t_max) = {sol.risk[-1]:.3e}")
+    print(f"  -> {'OK' if sec2 <= 10 else 'MISSED'} (limit 10 s, compiled)")
+
+
+def bench_d_independence():
+    print("== 4. d = 1e3 vs d = 1e9 (Haar sampler + closed form, M = N = 200, 40 times)")
+    a = riccati.teacher_coefficients(1.0, 200)
+    ts = np.geomspace(1, 4096, 40)
+    for d in (10**3, 10**9):
+        sec, sol = _t(lambda d=d: riccati.quadratic_flow(a, riccati.sample_initial_overlap(0, d, 200, 200), ts,
+                                                          d=d, emergence="interp"))
+        print(f"  d={d:.0e}: {sec:.2f} s, R(4096) = {sol.risk[-1]:.4f}")
+
+
+if __name__ == "__main__":
+    quick = "--quick" in sys.argv
+    print(f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+          f"cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}")
+    bench_quadratic(quick)
+    bench_ode_ratio()
+    bench_d_independence()
+    bench_homogeneous()
