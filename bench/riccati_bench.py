@@ -42,8 +42,8 @@ def bench_quadratic(quick: bool):
         sec, sol = _t(lambda Y0=Y0: riccati.quadratic_flow(a, Y0, times, d=d))
         total += sec
         i1024 = int(np.argmin(np.abs(times - 1024)))
-        print(f"  N={N:5d}: {sec:7.2f} s  method={sol.params['method']:9s} R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} "
-              f"R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}")
+        print(f"  N={N:5d}: {sec:7.2f} s  method={sol.params['method']:9s} "
+              f"R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}")
     print(f"  whole set: {total:.1f} s (limit 60 s) -> {'OK' if total <= 60 else 'MISSED'}")
     # self-check value of THEORY.md §2
     Y0 = riccati.sample_initial_overlap(0, d, M, 200)
