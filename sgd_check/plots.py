@@ -98,11 +98,11 @@ def plot_risk(report: dict, ax=None):
             label=f"predicted $t^{{(1-2β)/β}}$, slope {te['predicted']:.3g}",
         )
     if te.get("window"):
-        ax.axvspan(*te["window"], color=_PRED, alpha=0.05, lw=0, label="exponent fit window")
+        ax.axvspan(*te["window"], color=_PRED, alpha=0.08, lw=0, label="exponent fit window")
     pl = comp.get("plateau", {})
     floor = pl.get("exact_floor") or 0.0
     if floor > 0:
-        lab = "width floor $\\sum_{m>N}\\tilde a_m^2$"
+        lab = "width floor $\\Sigma_{m>N}\\,\\tilde a_m^2$"
         if pl.get("predicted_kind") == "scaling":
             lab += " ($\\propto N^{1-2β}$)"
         ax.axhline(floor, color=_FLOOR, lw=1.0, ls=":", label=lab)
