@@ -278,3 +278,20 @@ def test_check_data_npz_round_trip_gives_the_same_report(good_report, tmp_path):
     assert compare(back) == good_report
     with pytest.raises(FileNotFoundError, match="no saved check data"):
         CheckData.load(tmp_path / "missing.npz")
+
+
+def test_single_seed_has_no_noise_band_but_still_judges():
+    # S = 1: no seed-noise estimate (q·SE = 0), only the stated bias allowance; warnings are errors in tests
+    good = compare(synthetic(S=1, noise=0.0))
+    bad = compare(synthetic(S=1, noise=0.0, shift=1.3))
+    assert good["verdict"]["pass"] is True and bad["verdict"]["pass"] is False
+    assert "S = 1" in _checks(good)["gap_max"]["why"]
+
+
+def test_homogeneous_model_uses_its_own_step_size_parameter():
+    d = synthetic()
+    p = {**d.params, "information_exponent": 4, "K1": 1.0}
+    h = CheckData(**{**d.__dict__, "model": "homogeneous", "params": p})
+    eps = compare(h)["comparison"]["step_size_parameter"]["epsilon"]
+    # ε = η·d^{k/2}·K(1)/(B·k·ã_min), ã_min = ã_min(N, M)
+    assert eps == pytest.approx(d.params["eta"] * d.params["d"] ** 2 / (4 * d.a[d.params["N"] - 1]))
