@@ -183,8 +183,9 @@ class _Core:
         Ne = self.Ne
         logd = np.concatenate([self.a * t, np.zeros(Ne)])
         expo = np.minimum(logd[:, None] - logd[None, :Ne], 0.0)  # ≤ 0 on and below the diagonal (rows sorted)
-        # Ratios below e^{-700} are set to 0 (not subnormal: subnormals are slow and carry no information here).
-        expo[expo < -700.0] = -np.inf
+        # Ratios below e^{-150} (1e-65 relative to the column's own diagonal entry, far below round-off) are set to
+        # exactly 0, so that no subnormal numbers reach LAPACK (they are ~100x slower and carry no information).
+        expo[expo < -150.0] = -np.inf
         Mt = np.exp(expo, out=expo)
         Mt *= self.L
         return Mt
@@ -212,6 +213,9 @@ class _Core:
     def _eval_lyapunov(self, t: float, slope: bool = False):
         a = self.a
         E = np.exp(-a * t)
+        # E_m < 1e-60 contributes < 1e-48 (relative) to H, whose diagonal is ≥ 1 − E_m² ≈ 1 there: set it to 0 so
+        # that no subnormal numbers reach LAPACK (slow, and below round-off anyway).
+        E[E < 1e-60] = 0.0
         H = self.Gamma * E[:, None]
         H *= E[None, :]  # E G0^{-1} E (lower triangle is what LAPACK reads)
         H[np.diag_indices_from(H)] += -np.expm1(-2.0 * a * t)
@@ -229,6 +233,25 @@ class _Core:
         if not slope:
             return risk, g, None
         return risk, g, 2.0 * a * g - 2.0 * (G2 @ a)
+
+    def evaluate_many(self, times: np.ndarray):
+        """Batched evaluation for small Lyapunov problems (one LAPACK call over all times); else a loop."""
+        M = self.M
+        if self.method != "lyapunov" or M > 256 or times.size * M * M > 2e7:
+            return None
+        a = self.a
+        E = np.exp(-np.outer(times, a))
+        E[E < 1e-60] = 0.0  # as in _eval_lyapunov: no subnormals, contribution below round-off
+        H = self.Gamma[None, :, :] * E[:, :, None] * E[:, None, :]
+        idx = np.arange(M)
+        H[:, idx, idx] += -np.expm1(-2.0 * np.outer(times, a))
+        Lc = np.linalg.cholesky(H)
+        Linv = np.linalg.inv(Lc)  # triangular inverse (batched); G = L^{-T} L^{-1}
+        G = np.swapaxes(Linv, 1, 2) @ Linv
+        G2 = G * G
+        risk = 1.0 - np.einsum("i,tij,j->t", a, G2, a)
+        g = np.diagonal(G, axis1=1, axis2=2).copy()
+        return risk, g
 
     # -- reference: orthogonal iteration, marching through sorted times ------------------------------------------
     def march_reference(self, times: np.ndarray):
@@ -359,8 +382,13 @@ def quadratic_flow(
         core.method = "reference"
 
     grid = t if t[0] == 0.0 else np.concatenate([[0.0], t])
+    batched = core.evaluate_many(grid) if core.method != "reference" else None
     if core.method == "reference":
         res = core.march_reference(grid)
+    elif batched is not None:
+        res = list(zip(batched[0], batched[1], [None] * grid.size, strict=True))
+        if progress is not None:
+            progress(grid.size, grid.size)
     else:
         res = []
         for i, tt in enumerate(grid):
