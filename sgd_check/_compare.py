@@ -25,10 +25,12 @@ A check compares an SGD statistic with the flow statistic of the same seeds. The
   (THEORY.md §2 and §3 step-size heuristics): quadratic ``ε = η·c·d·ℓ0/(B·ã_n)`` with ``ℓ0 = 2(c²N + 1)``
   the initial per-sample squared error and ``n = min(N, M)``; homogeneous
   ``ε = η·d^{k/2}·ℓ0/(B·k·ã_min)`` with ``ℓ0`` = K(1) (initial squared error) and k the information exponent.
-  The SGD bias is first order in ε (halve η, halve the gap), so the allowance is ``κ·ε`` with κ a fixed
-  constant per statistic (``Tolerances``);
+  The SGD bias is first order in ε (halve η, halve the gap), so the allowance is ``κ·min(ε, ε_cap)`` with κ a
+  fixed constant per statistic and ε_cap = 0.25 (``Tolerances``): beyond it the first-order picture no longer
+  holds and no further slack is given;
 * ``δ`` a small fixed allowance for float32 arithmetic and the resolution of the log-spaced logging grid.
-A step size far too large (ε ≳ 1) gives a gap of order one and the check fails.
+A step size far too large (ε ≳ 1) gives a gap of order one and the check fails. In the verdict each check's
+``value`` is the difference itself and ``tolerance`` the whole bound ``q·SE + κ·ε + δ``.
 """
 
 from __future__ import annotations
@@ -1054,7 +1056,6 @@ def write_outputs(report: dict, data: CheckData | None, out: str | os.PathLike, 
         paths["data"] = os.path.join(out, "data.npz")
         data.save(paths["data"])
     paths["figures"] = render_all(report, out, pdf=pdf)
-    report = dict(report)
     save_report(paths["report"], report)
     return paths
 
