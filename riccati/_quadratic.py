@@ -17,6 +17,11 @@ Method ("lyapunov", default for N ≥ M with full-rank G0): G(t) = H^{-1}, H = E
 G_mm = 1 − O(e^{-2ã_m t}), where the exact contribution is below round-off. Cost O(M³) per time (syrk + Cholesky +
 inverse). For N > M the student only matters through the M-dimensional span of Y0ᵀ, so N is reduced to M first.
 
+Method ("dual", N ≥ M, invertible G0): the orthogonal complement of span(D_t X0) in the (M + r)-dimensional
+augmented space (r = number of singular values of Y0 below 1) is span(D_t⁻¹ X0⊥), and D_t⁻¹ ≤ 1. Householder QR
+of that (M + r)×r matrix gives I − G directly, so 1 − G_mm and small risks have full relative accuracy. Cost
+O((M + r) r²) per time: cheaper than Lyapunov when M + N > d makes r = d − N < M.
+
 Method ("reference"): orthogonal iteration on the span (THEORY.md §2): march through the sorted times multiplying
 the teacher rows by e^{ãΔt} with ã_1Δt ≤ 30 and re-orthonormalising by Householder QR. Slow; used as the baseline.
 """
@@ -47,7 +52,8 @@ __all__ = [
 
 TIME_UNIT_QUADRATIC = "canonical Riccati time t = 4*c*tau (online SGD: t = 4*c*eta*steps)"
 
-_METHODS = ("auto", "graded", "lyapunov", "reference")
+_METHODS = ("auto", "graded", "lyapunov", "dual", "reference")
+_ONE_TOL = 1e-13  # singular values of Y0 with 1 − s² below this are exactly 1 (span(U0) ∩ span(Θ), M + N > d)
 _REF_STEP = 30.0  # bound on ã_1 Δt per orthogonal-iteration sub-step of the reference method
 
 
@@ -153,7 +159,23 @@ class _Core:
                 diag = np.abs(np.diag(np.linalg.qr(Y.T, mode="r")))
                 if diag.min() > 1e-10 * max(diag.max(), 1e-300):
                     method = "lyapunov"
+                    r = int(np.sum((1.0 - s) * (1.0 + s) > _ONE_TOL))
+                    if M > 256 and 4.0 * (M + r) * r * r < 1.3 * M**3:
+                        method = "dual"
         self.method = method
+        if method == "dual":
+            if self.Ne != M:
+                raise ValueError(f"`method`='dual' needs N ≥ M; got N={N} < M={M}; use method='graded'")
+            _, sv, Vt = np.linalg.svd(Y)
+            keep = (1.0 - sv) * (1.0 + sv) > _ONE_TOL
+            R = np.sqrt((1.0 - sv[keep]) * (1.0 + sv[keep]))[:, None] * Vt[keep]
+            r = int(keep.sum())
+            self.r = r
+            if r:
+                Qf = np.linalg.qr(np.vstack([Y, R]), mode="complete")[0]
+                order = np.r_[M + np.arange(r), np.arange(M)[::-1]]  # C rows, then teacher rows by increasing ã
+                self.Ld = np.linalg.qr(Qf[order, M:].T, mode="r").T  # complement basis, lower trapezoidal
+            return
         if method == "lyapunov":
             if self.Ne != M:
                 raise ValueError(
@@ -177,7 +199,35 @@ class _Core:
         """(risk, G_diag, dG_diag/dt or None) at time t, rows in sorted order."""
         if self.method == "lyapunov":
             return self._eval_lyapunov(t, slope)
+        if self.method == "dual":
+            return self._eval_dual(t, slope)
         return self._eval_basis(self._graded_basis(t), slope)
+
+    def _eval_dual(self, t: float, slope: bool = False):
+        """Complement of the span: span(D_t⁻¹ X0⊥), D_t⁻¹ = diag(e^{−ãt}, 1) ≤ 1, so I − G = Q⊥_top Q⊥_topᵀ."""
+        a, M, r = self.a, self.M, self.r
+        if r == 0:
+            return 0.0, np.ones(M), (np.zeros(M) if slope else None)
+        E = np.exp(-a[::-1] * t)
+        E[E < 1e-150] = 0.0  # below round-off relative to the O(1) C-rows; keeps subnormals out of LAPACK
+        Mt = self.Ld.copy()
+        Mt[r:] *= E[:, None]
+        top = Mt[r:].copy()
+        Rf = sla.qr(Mt, mode="r", overwrite_a=True, check_finite=False)[0][:r]
+        Qt = sla.solve_triangular(Rf, top.T, trans="T", lower=False, check_finite=False).T[::-1]  # sorted order
+        delta = np.einsum("ij,ij->i", Qt, Qt)  # (I − G)_mm, accurate even when tiny
+        S = np.sqrt(a)[:, None] * Qt
+        P = blas.dsyrk(1.0, S, trans=1, lower=1)
+        P2 = P * P
+        # R = 1 − tr(Ã(I−Δ)Ã(I−Δ)) = 2 Σ ã_m² Δ_mm − tr(ÃΔÃΔ)   (Σ ã² = 1): no cancellation as R → 0
+        risk = float(2.0 * np.sum(a * a * delta) - (2.0 * np.sum(P2) - np.trace(P2)))
+        g = 1.0 - delta
+        if not slope:
+            return risk, g, None
+        Pf = np.tril(P) + np.tril(P, -1).T
+        dad = np.einsum("ij,ij->i", Qt @ Pf, Qt)
+        gag = a - 2.0 * a * delta + dad
+        return risk, g, 2.0 * a * g - 2.0 * gag
 
     def _graded_matrix(self, t: float) -> np.ndarray:
         Ne = self.Ne
@@ -348,7 +398,8 @@ def quadratic_flow(
         Y0: initial overlap ΘᵀU0, shape (M, N), singular values ≤ 1 (e.g. :func:`sample_initial_overlap`).
         times: (T,) non-negative, non-decreasing canonical times t = 4cτ.
         d: ambient dimension (optional; only validated, M ≤ d and N ≤ d, and recorded in ``params``).
-        method: "auto" (lyapunov if N ≥ M and G0 invertible, else graded), "graded", "lyapunov", "reference".
+        method: "auto" (N < M: graded; N ≥ M with invertible G0: lyapunov, or dual when the span of U0 meets
+            the teacher span (M + N > d) and that is cheaper), "graded", "lyapunov", "dual", "reference".
         emergence: "auto" (Newton refinement on the exact flow when cheap, else linear interpolation of
             logit G_mm in t between the bracketing grid times), "exact" (always refine), or "interp" (never).
         progress: optional callable ``progress(done, total)`` called after each time point (for CLIs).
