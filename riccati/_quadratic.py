@@ -452,7 +452,7 @@ def quadratic_flow(
     Ne = core.Ne
     cost = (M * Ne * Ne) if core.method == "lyapunov" else ((M + Ne) * Ne * Ne)
     crossed = int(np.sum((g >= 0.5).any(axis=0)))
-    refine = emergence == "exact" or (emergence == "auto" and core.method != "reference" and crossed * cost < 2e9)
+    refine = emergence == "exact" or (emergence == "auto" and core.method != "reference" and crossed * cost < 1e8)
     em = _emergence(core, grid, g, refine and core.method != "reference")
     sl = slice(0 if t[0] == 0.0 else 1, None)
     floor = float(np.sum(a_s[N:] ** 2))
