@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import platform
 import time
@@ -41,6 +42,7 @@ from ._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, log_schedule
 __all__ = ["SimulationResult", "simulate"]
 
 _DRIFT_LIMIT = 1e-2
+_GROUP = 16  # steps whose inputs are drawn together (direct path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +187,7 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
     B, d = cfg.batch, cfg.d
     vstep = jax.vmap(model.step, in_axes=(0, 0, 0, None))
     vobs = jax.vmap(model.observe, in_axes=(0, 0, None, None))
+    G = math.gcd(C, _GROUP)
 
     def samples(k, step):
         return jax.random.normal(jax.random.fold_in(k, step), (B, d), dtype=dt)
@@ -196,10 +199,9 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
 
         def body(carry, inp):
             params, alive, died_at, ptr, buf = carry
-            i = inp
+            i, Xi = inp  # Xi (S, B, d): the inputs of step ``step``
             active = i < n_active
             step = step0 + i + 1
-            Xi = jax.vmap(samples, in_axes=(0, None))(sample_keys, step)  # (S, B, d), drawn where used
             params, ok = vstep(params, Xi, alive & active, hp)
             bad = alive & active & ~ok
             died_at = jnp.where(bad, step, died_at)
@@ -223,8 +225,15 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
             alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
             return (params, alive, died_at, ptr, buf), None
 
+        def group(carry, g):
+            # the inputs of G consecutive steps in one draw (same per-step keys, so the same numbers as drawing
+            # step by step), consumed at once: small enough to stay in cache, large enough to amortise the draw
+            idx = g * G + jnp.arange(G, dtype=jnp.int64)
+            X = jax.vmap(lambda st: jax.vmap(samples, in_axes=(0, None))(sample_keys, st))(step0 + idx + 1)
+            return lax.scan(body, carry, (idx, X))[0], None
+
         carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
-        (params, alive, died_at, ptr, buf), _ = lax.scan(body, carry0, jnp.arange(C, dtype=jnp.int64))
+        (params, alive, died_at, ptr, buf), _ = lax.scan(group, carry0, jnp.arange(C // G, dtype=jnp.int64))
         params, drift = jax.vmap(model.reorth)(params)
         drift_max = jnp.maximum(drift_max, drift)
         lost = alive & ~(drift <= _DRIFT_LIMIT)
