@@ -53,6 +53,7 @@ __all__ = [
 TIME_UNIT_QUADRATIC = "canonical Riccati time t = 4*c*tau (online SGD: t = 4*c*eta*steps)"
 
 _METHODS = ("auto", "graded", "lyapunov", "dual", "reference")
+_Y0_ROUND_TOL = 1e-5  # singular values of Y0 in (1, 1 + this] are float32 round-off, set to 1
 _ONE_TOL = 1e-13  # singular values of Y0 with 1 − s² below this are exactly 1 (span(U0) ∩ span(Θ), M + N > d)
 _REF_STEP = 30.0  # bound on ã_1 Δt per orthogonal-iteration sub-step of the reference method
 
@@ -149,7 +150,12 @@ class _Core:
         self.Ne = Y.shape[1]
         lam, Vg = np.linalg.eigh(Y.T @ Y)  # squared singular values (ascending) and right singular vectors
         s = np.sqrt(np.clip(lam[::-1], 0.0, None))
-        if s.size and s[0] > 1.0 + 1e-8:
+        if s.size and 1.0 < s[0] <= 1.0 + _Y0_ROUND_TOL:
+            # Round-off from a float32 Stiefel state (‖UᵀU − I‖ ≤ 1e-5): pull singular values > 1 back to exactly 1.
+            Y = Y @ ((Vg / np.maximum(np.sqrt(np.clip(lam, 0.0, None)), 1.0)) @ Vg.T)
+            lam = np.minimum(lam, 1.0)
+            s = np.sqrt(np.clip(lam[::-1], 0.0, None))
+        if s.size and s[0] > 1.0 + _Y0_ROUND_TOL:
             raise ValueError(
                 f"`Y0` has a singular value {s[0]:.6g} > 1: it must be ΘᵀU0 for an orthonormal U0 (entries ≈ 1/√d); "
                 "sample it with riccati.sample_initial_overlap or check the file"

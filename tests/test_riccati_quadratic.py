@@ -228,3 +228,20 @@ def test_dual_small_risk_has_relative_accuracy():
     assert 0 < sol.risk[1] < sol.risk[0] < 1e-20
     rate = np.log(sol.risk[0] / sol.risk[1]) / (ts[1] - ts[0])
     assert rate == pytest.approx(2 * a[-1], rel=1e-3)
+
+
+def test_float32_round_off_in_Y0_is_accepted_and_larger_violations_rejected():
+    """M = d with a float32 Stiefel state gives singular values 1 + O(1e-7): accept them (set to 1), with the
+    flow equal to the exact-Y0 flow to float32 accuracy; a 1% violation is still an error."""
+    import riccati
+
+    a = riccati.teacher_coefficients(1.0, 16)
+    U, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((16, 8)))
+    Y = U.astype(np.float32).astype(np.float64) * (1 + 2e-7)
+    assert np.linalg.svd(Y, compute_uv=False)[0] > 1.0
+    times = [0.0, 1.0, 10.0]
+    got = riccati.quadratic_flow(a, Y, times).risk
+    ref = riccati.quadratic_flow(a, U, times).risk
+    np.testing.assert_allclose(got, ref, atol=1e-6)  # float32 input carries ~1e-7 relative error
+    with pytest.raises(ValueError, match="singular value"):
+        riccati.quadratic_flow(a, Y * 1.01, times)
