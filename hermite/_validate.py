@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_int", "check_real", "check_choice"]
+__all__ = ["check_int", "check_real", "check_choice", "check_width"]
 
 
 def _fmt(name: str) -> str:
@@ -64,6 +64,17 @@ def check_choice(name: str, value, choices, *, fix: str = ""):
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{_fmt(name)}={value!r} is not one of {allowed}" + _fix(fix))
+    return value
+
+
+_WIDTH_WHY = {"M": "the teacher needs M ≤ d orthonormal directions", "N": "a Stiefel student needs N ≤ d"}
+
+
+def check_width(name: str, value: int, d: int) -> int:
+    """Raise unless the width ``value`` (``"M"`` teacher or ``"N"`` Stiefel student) fits in dimension ``d``."""
+    if value > d:
+        why = _WIDTH_WHY.get(name, f"need {name} ≤ d")
+        raise ValueError(f"`{name}`={value} exceeds `d`={d}: {why}; raise --d or lower --{name}")
     return value
 
 

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from hermite._validate import check_int
+from hermite._validate import check_int, check_width
 
 __all__ = ["sample_initial_overlap", "as_generator", "gaussian_gram_blocks"]
 
@@ -77,10 +77,8 @@ def sample_initial_overlap(seed_or_key, d: int, M: int, N: int) -> np.ndarray:
     M = check_int("M", M, lo=1, fix="the teacher needs at least one direction")
     N = check_int("N", N, lo=1, fix="the student needs at least one neuron")
     d = check_int("d", d, lo=1)
-    if M > d:
-        raise ValueError(f"`M`={M} exceeds `d`={d}: the teacher needs M ≤ d orthonormal directions; raise d or lower M")
-    if N > d:
-        raise ValueError(f"`N`={N} exceeds `d`={d}: a Stiefel student needs N ≤ d; raise d or lower N")
+    check_width("M", M, d)
+    check_width("N", N, d)
     rng = as_generator(seed_or_key)
     Z, gram = gaussian_gram_blocks(rng, d, M, N)
     lam, V = np.linalg.eigh(gram)

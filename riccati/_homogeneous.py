@@ -21,7 +21,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from hermite._validate import check_int, check_real
+from hermite._validate import check_int, check_real, check_width
 
 from ._haar import as_generator, gaussian_gram_blocks
 from ._teacher import check_times, normalise_teacher
@@ -202,8 +202,7 @@ def sample_homogeneous_state(seed_or_key, d: int, M: int, N: int, init_scale: fl
     M = check_int("M", M, lo=1)
     N = check_int("N", N, lo=1)
     d = check_int("d", d, lo=1)
-    if M > d:
-        raise ValueError(f"`M`={M} exceeds `d`={d}: the teacher needs M ≤ d; raise d or lower M")
+    check_width("M", M, d)
     s = check_real("init_scale", init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0")
     rng = as_generator(seed_or_key)
     Z, gram = gaussian_gram_blocks(rng, d, M, N)  # X ∈ R^{d×N}: Z = X[:M], gram = XᵀX; w_i = (s/√d) X[:, i]

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import blas, lapack
 
-from hermite._validate import check_choice, check_int, check_real
+from hermite._validate import check_choice, check_int, check_real, check_width
 
 from ._haar import sample_initial_overlap
 from ._teacher import check_times, normalise_teacher, teacher_coefficients
@@ -425,10 +425,8 @@ def quadratic_flow(
     N = Y.shape[1]
     if d is not None:
         d = check_int("d", d, lo=1)
-        if M > d:
-            raise ValueError(f"`M`={M} exceeds `d`={d}: the teacher needs M ≤ d; raise d or lower M")
-        if N > d:
-            raise ValueError(f"`N`={N} exceeds `d`={d}: a Stiefel student needs N ≤ d; raise d or lower N")
+        check_width("M", M, d)
+        check_width("N", N, d)
     t = check_times(times)
     check_choice("method", method, _METHODS)
     check_choice("emergence", emergence, ("auto", "exact", "interp"))
@@ -502,12 +500,8 @@ class QuadraticFlow:
         object.__setattr__(self, "d", check_int("d", self.d, lo=1))
         object.__setattr__(self, "beta", check_real("beta", self.beta, lo=0.0, fix="use β ≥ 0"))
         object.__setattr__(self, "seed", check_int("seed", self.seed, lo=0))
-        if self.M > self.d:
-            raise ValueError(f"`M`={self.M} exceeds `d`={self.d}: need M ≤ d; raise --d or lower --M")
-        if self.N > self.d:
-            raise ValueError(
-                f"`N`={self.N} exceeds `d`={self.d}: a Stiefel student needs N ≤ d; raise --d or lower --N"
-            )
+        check_width("M", self.M, self.d)
+        check_width("N", self.N, self.d)
 
     @property
     def a(self) -> np.ndarray:

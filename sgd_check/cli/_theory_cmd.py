@@ -74,16 +74,14 @@ def _times(args, default_tmax: float) -> np.ndarray:
 
 
 def _validate_sizes(args) -> None:
-    from hermite._validate import check_int, check_real
+    from hermite._validate import check_int, check_real, check_width
 
     check_real("beta", args.beta, lo=0.0, fix="use --beta ≥ 0")
     check_int("M", args.M, lo=1, fix="use --M ≥ 1")
     check_int("N", args.N, lo=1, fix="use --N ≥ 1")
     check_int("d", args.d, lo=1, fix="use --d ≥ 1")
-    if args.M > args.d:
-        raise ValueError(f"`M`={args.M} exceeds `d`={args.d}: need M ≤ d; raise --d or lower --M")
-    if args.N > args.d:
-        raise ValueError(f"`N`={args.N} exceeds `d`={args.d}: need N ≤ d; raise --d or lower --N")
+    check_width("M", args.M, args.d)
+    check_width("N", args.N, args.d)
 
 
 class _Progress:
