@@ -118,6 +118,12 @@ class SimulationResult:
         return out
 
 
+
+def _mark_divergence(alive, died_at, risk, step, blowup):
+    """Freeze seeds whose logged risk is NaN/inf or above ``blowup``; record the step where that happened."""
+    blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
+    return alive & ~blown, jnp.where(blown, step, died_at)
+
 def _nan_to_none(a):
     a = np.asarray(a, dtype=np.float64)
     return [None if not np.isfinite(v) else float(v) for v in a.ravel()] if a.ndim <= 1 else [
@@ -210,10 +216,7 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
             def do_log(args):
                 params, alive, died_at, ptr, buf = args
                 obs = vobs(params, obs_keys, step, hp)
-                risk = obs["risk"]
-                blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
-                died_at = jnp.where(blown, step, died_at)
-                alive = alive & ~blown
+                alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
                 buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
                 return alive, died_at, ptr + 1, buf
 
@@ -301,10 +304,7 @@ def _make_chunk_blocked(cfg, model: _Model, C: int, Lc: int):
                     Rt, Qt, alive, died_at, ptr, buf = args
                     Utop = jax.vmap(_quad.block_top)(U0[:, :M], X[:, :, :M], Rt, Qt)
                     obs = vobs_top(Utop, a, c64)
-                    risk = obs["risk"]
-                    blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
-                    died_at = jnp.where(blown, step, died_at)
-                    alive = alive & ~blown
+                    alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
                     buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
                     return alive, died_at, ptr + 1, buf
 
