@@ -55,8 +55,9 @@ print(json.dumps({"seconds": time.perf_counter() - t, "values": vals}))
 def naive(expr: str, K: int, timeout: float):
     """(seconds or None on timeout/failure, values or None, note)."""
     try:
-        out = subprocess.run([sys.executable, "-c", _NAIVE, expr, str(K)], capture_output=True, text=True,
-                             timeout=timeout)
+        out = subprocess.run(
+            [sys.executable, "-c", _NAIVE, expr, str(K)], capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return None, None, f"> {timeout:g} s (killed)"
     if out.returncode != 0:
@@ -87,6 +88,7 @@ def mp_reference(name: str, K: int, js):
     }[name]
     out = {}
     for j in js:
+
         def g(x, j=j):
             return f(x) * mp.hermite(j, x / mp.sqrt(2)) * mp.mpf(2) ** (-mp.mpf(j) / 2) * mp.npdf(x)
 
@@ -116,12 +118,16 @@ def main(argv=None) -> int:
         speed = "" if secs is None else f" ({secs / t6:,.0f}× slower)"
         ok = t30 <= EXACT_LIMIT_S
         misses += not ok
-        print(f"{label:<18}{t6 * 1e3:>10.1f}ms{t30 * 1e3:>10.1f}ms{note + speed:>26}{diff:>10}  "
-              f"{'OK' if ok else 'MISS'} (limit {EXACT_LIMIT_S:g} s)")
+        print(
+            f"{label:<18}{t6 * 1e3:>10.1f}ms{t30 * 1e3:>10.1f}ms{note + speed:>26}{diff:>10}  "
+            f"{'OK' if ok else 'MISS'} (limit {EXACT_LIMIT_S:g} s)"
+        )
 
     print()
-    print(f"numeric coefficients (Gauss–Hermite), degree 40; target ≤ {NUMERIC_LIMIT_S * 1e3:g} ms warm, "
-          f"error ≤ {NUMERIC_ERR_LIMIT:g} vs 30-digit mpmath quadrature (j = 0, 3, ..., 39, 40)")
+    print(
+        f"numeric coefficients (Gauss–Hermite), degree 40; target ≤ {NUMERIC_LIMIT_S * 1e3:g} ms warm, "
+        f"error ≤ {NUMERIC_ERR_LIMIT:g} vs 30-digit mpmath quadrature (j = 0, 3, ..., 39, 40)"
+    )
     print(f"{'σ':<12}{'time':>10}{'max error':>12}{'max estimate':>14}  verdict")
     js = [*range(0, 40, 3), 40]
     for name in NUMERIC_CASES:

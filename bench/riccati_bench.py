@@ -43,8 +43,10 @@ def bench_quadratic(quick: bool):
         sec, sol = _t(lambda Y0=Y0: riccati.quadratic_flow(a, Y0, times, d=d))
         total += sec
         i1024 = int(np.argmin(np.abs(times - 1024)))
-        print(f"  N={N:5d}: {sec:7.2f} s  method={sol.params['method']:9s} "
-              f"R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}")
+        print(
+            f"  N={N:5d}: {sec:7.2f} s  method={sol.params['method']:9s} "
+            f"R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}"
+        )
     print(f"  whole set: {total:.1f} s (limit 60 s) -> {'OK' if total <= 60 else 'MISSED'}")
     # self-check value of THEORY.md §2
     Y0 = riccati.sample_initial_overlap(0, d, M, 200)
@@ -58,8 +60,10 @@ def bench_quadratic(quick: bool):
     steps_short = int(np.ceil(a[0] * t_short[-1] / _REF_STEP)) + t_short.size
     steps_full = int(np.ceil(a[0] * times[-1] / _REF_STEP)) + times.size
     est = sec_b * steps_full / steps_short
-    print(f"  baseline (orthogonal iteration, N=2400): {sec_b:.1f} s for t <= {t_short[-1]:.0f} "
-          f"({steps_short} QRs) -> extrapolated {est:.0f} s for the 40 times to 4096 ({steps_full} QRs)")
+    print(
+        f"  baseline (orthogonal iteration, N=2400): {sec_b:.1f} s for t <= {t_short[-1]:.0f} "
+        f"({steps_short} QRs) -> extrapolated {est:.0f} s for the 40 times to 4096 ({steps_full} QRs)"
+    )
     return total
 
 
@@ -77,8 +81,10 @@ def bench_ode_ratio():
     sec_cf /= reps
     cf = cf[0]
     err = max(np.abs(np.diagonal(ode.G, axis1=1, axis2=2) - cf.G_diag).max(), np.abs(ode.risk - cf.risk).max())
-    print(f"  diffrax Dopri8 rtol=1e-12: {sec_ode * 1e3:.1f} ms ({ode.params['num_steps']} steps, compiled); "
-          f"closed form ({cf.params['method']}): {sec_cf * 1e3:.2f} ms; max |diff| = {err:.1e}")
+    print(
+        f"  diffrax Dopri8 rtol=1e-12: {sec_ode * 1e3:.1f} ms ({ode.params['num_steps']} steps, compiled); "
+        f"closed form ({cf.params['method']}): {sec_cf * 1e3:.2f} ms; max |diff| = {err:.1e}"
+    )
     ratio = sec_ode / sec_cf
     print(f"  speed ratio {ratio:.0f}x (target >= 100x) -> {'OK' if ratio >= 100 else 'MISSED'}")
 
@@ -96,13 +102,17 @@ def bench_homogeneous(full: bool):
     sec2, sol = _t(lambda: riccati.homogeneous_flow("h4", a, st, ts, d=d, rtol=1e-8, atol=1e-10))
     n_em = int(np.isfinite(sol.emergence_times).sum())
     steps = sol.params["num_steps"]
-    print(f"  t_max = {tmax:.3g}: first call {sec1:.1f} s (incl. compile), second {sec2:.1f} s; {steps} steps "
-          f"({steps / sec2:.0f} steps/s); emerged {n_em}/{M}; R(t_max) = {sol.risk[-1]:.3e}")
+    print(
+        f"  t_max = {tmax:.3g}: first call {sec1:.1f} s (incl. compile), second {sec2:.1f} s; {steps} steps "
+        f"({steps / sec2:.0f} steps/s); emerged {n_em}/{M}; R(t_max) = {sol.risk[-1]:.3e}"
+    )
     if not full:
         # after the first emergences the flow is stiff (relaxation rate ~ 4 ã_1 K'(1)): steps grow ∝ t
         est = sec2 * t_all / tmax
-        print(f"  extrapolated (steps ∝ t) to t = 3 x predicted T_64 = {t_all:.3g}: ~{est:.0f} s; run with --full "
-              "to measure")
+        print(
+            f"  extrapolated (steps ∝ t) to t = 3 x predicted T_64 = {t_all:.3g}: ~{est:.0f} s; run with --full "
+            "to measure"
+        )
         sec2 = est
     print(f"  -> {'OK' if sec2 <= 10 else 'MISSED'} (limit 10 s, compiled)")
 
@@ -112,15 +122,20 @@ def bench_d_independence():
     a = riccati.teacher_coefficients(1.0, 200)
     ts = np.geomspace(1, 4096, 40)
     for d in (10**3, 10**9):
-        sec, sol = _t(lambda d=d: riccati.quadratic_flow(a, riccati.sample_initial_overlap(0, d, 200, 200), ts,
-                                                          d=d, emergence="interp"))
+        sec, sol = _t(
+            lambda d=d: riccati.quadratic_flow(
+                a, riccati.sample_initial_overlap(0, d, 200, 200), ts, d=d, emergence="interp"
+            )
+        )
         print(f"  d={d:.0e}: {sec:.2f} s, R(4096) = {sol.risk[-1]:.4f}")
 
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    print(f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
-          f"cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}")
+    print(
+        f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+        f"cpus={os.cpu_count()}, load={os.getloadavg()[0]:.1f}"
+    )
     bench_quadratic(quick)
     bench_ode_ratio()
     bench_d_independence()

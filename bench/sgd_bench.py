@@ -126,19 +126,33 @@ def main():
     q = 8 if args.quick else 1
     plat = jax.devices()[0].platform
     print(f"jax {jax.__version__} on {plat}, {os.cpu_count()} CPU cores; float32; best of {args.repeats}")
-    print(
-        f"{'case':<44} {'engine/s':>11} {'numpy/s':>11} {'ratio':>8} {'limit/s':>11} {'frac':>6}  targets"
-    )
+    print(f"{'case':<44} {'engine/s':>11} {'numpy/s':>11} {'ratio':>8} {'limit/s':>11} {'frac':>6}  targets")
     quad = lambda S, steps, d=1024, N=64: (  # noqa: E731
         lambda: QuadraticSGDConfig(
-            d=d, M=N, N=N, beta=1.0, eta=1e-5, steps=steps // q, seeds=S, n_log=8, phase2="none", device="cpu"
-            if not args.gpu else "auto"
+            d=d,
+            M=N,
+            N=N,
+            beta=1.0,
+            eta=1e-5,
+            steps=steps // q,
+            seeds=S,
+            n_log=8,
+            phase2="none",
+            device="cpu" if not args.gpu else "auto",
         )
     )
     hom = lambda S, steps, d=500, N=4: (  # noqa: E731
         lambda: HomogeneousSGDConfig(
-            d=d, M=N, N=N, beta=1.0, eta=1e-6, steps=steps // q, seeds=S, n_log=8, activation="h4",
-            device="cpu" if not args.gpu else "auto"
+            d=d,
+            M=N,
+            N=N,
+            beta=1.0,
+            eta=1e-6,
+            steps=steps // q,
+            seeds=S,
+            n_log=8,
+            activation="h4",
+            device="cpu" if not args.gpu else "auto",
         )
     )
     nq = lambda n: numpy_quadratic(1024, 64, 64, n)  # noqa: E731

@@ -180,9 +180,7 @@ def _parse_string(text: str) -> sp.Expr:
 
 def _check_expr(expr, label: str) -> sp.Expr:
     if not isinstance(expr, sp.Expr):
-        raise TypeError(
-            f"`spec`={label!r} is a {type(expr).__name__}, not an expression in z; give e.g. 'Max(z,0)'"
-        )
+        raise TypeError(f"`spec`={label!r} is a {type(expr).__name__}, not an expression in z; give e.g. 'Max(z,0)'")
     # map any plain Symbol('z') onto the real z
     subs = {s: Z for s in expr.free_symbols if s.name == "z" and s != Z}
     if subs:
@@ -214,8 +212,7 @@ def _check_expr(expr, label: str) -> sp.Expr:
 
 
 def _parity(np_fn: Callable) -> tuple[bool | None, bool | None]:
-    x = np.array([0.137, 0.412, 0.731, 1.093, 1.517, 1.962, 2.333, 2.871, 3.219, 3.777, 0.05, 0.29, 1.3, 2.6,
-                  4.4, 5.1])
+    x = np.array([0.137, 0.412, 0.731, 1.093, 1.517, 1.962, 2.333, 2.871, 3.219, 3.777, 0.05, 0.29, 1.3, 2.6, 4.4, 5.1])
     with np.errstate(all="ignore"):
         try:
             a = np.asarray(np_fn(x), dtype=np.float64)
@@ -262,8 +259,9 @@ def _from_callable(f: Callable) -> Activation:
         return y.astype(np.float64)
 
     even, odd = _parity(npfn)
-    return Activation(name=f"<callable {name}>", expr=None, fn=fn, dfn=_grad_dfn(fn), is_even=even, is_odd=odd,
-                      _np=npfn, _callable=f)
+    return Activation(
+        name=f"<callable {name}>", expr=None, fn=fn, dfn=_grad_dfn(fn), is_even=even, is_odd=odd, _np=npfn, _callable=f
+    )
 
 
 def activation(spec) -> Activation:

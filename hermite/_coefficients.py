@@ -154,13 +154,27 @@ def coefficients(spec, degree: int, basis: str = "He", *, exact: bool = True) ->
         vals = np.array([float(sp.N(e, 30)) for e in ex])
         if not np.all(np.isfinite(vals)):
             raise ValueError(f"σ={label}: coefficients overflow float64; rescale σ")
-        res = HermiteCoefficients(values=vals, exact=list(ex), errors=np.zeros(K + 1), basis="He", degree=K,
-                                  method=f"exact: {how}", activation=act)
+        res = HermiteCoefficients(
+            values=vals,
+            exact=list(ex),
+            errors=np.zeros(K + 1),
+            basis="He",
+            degree=K,
+            method=f"exact: {how}",
+            activation=act,
+        )
         return res.to_basis(basis)
     check_l2(act.numpy, label)
     b, err = gh_coefficients(act.numpy, K, label)
-    res = HermiteCoefficients(values=b, exact=[None] * (K + 1), errors=err, basis="h", degree=K,
-                              method=f"numeric: Gauss–Hermite quadrature ({how})", activation=act)
+    res = HermiteCoefficients(
+        values=b,
+        exact=[None] * (K + 1),
+        errors=err,
+        basis="h",
+        degree=K,
+        method=f"numeric: Gauss–Hermite quadrature ({how})",
+        activation=act,
+    )
     return res.to_basis(basis)
 
 

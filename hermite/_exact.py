@@ -229,7 +229,7 @@ def _pieces(expr):
 
 
 def _phi(x):
-    return sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+    return sp.exp(-(x**2) / 2) / sp.sqrt(2 * sp.pi)
 
 
 def _Phi(x):
@@ -443,4 +443,3 @@ def exact_coefficients(expr: sp.Expr, K: int):
         if a is not None and b is not None:
             return [sp.expand(x + y) for x, y in zip(a, b, strict=True)], "piecewise polynomial + Gaussian-closed"
     return None, "no closed form route applies"
-

@@ -256,9 +256,16 @@ def kernel(spec, degree: int | None = None) -> GaussianKernel:
             b2 = [sp.factorial(j) * e**2 for j, e in enumerate(co.exact)]
             kexpr = sp.expand(sum(c * RHO**j for j, c in enumerate(b2)))
             K, dK = _series(np.array([float(sp.N(c, 30)) for c in b2]))
-            return GaussianKernel(K=K, dK=dK, K1=float(sp.N(kexpr.subs(RHO, 1), 30)), c0=float(co.values[0]),
-                                  closed_form=str(kexpr), tail_bound=0.0, degree=pdeg,
-                                  coefficients=co.to_basis("h"))
+            return GaussianKernel(
+                K=K,
+                dK=dK,
+                K1=float(sp.N(kexpr.subs(RHO, 1), 30)),
+                c0=float(co.values[0]),
+                closed_form=str(kexpr),
+                tail_bound=0.0,
+                degree=pdeg,
+                coefficients=co.to_basis("h"),
+            )
         if degree is None:
             pc = _closed_affine(expr)
         if pc is not None:
@@ -276,6 +283,6 @@ def kernel(spec, degree: int | None = None) -> GaussianKernel:
     tail = max(K1 - partial, 0.0) + k1_err + float(np.sum(2 * np.abs(b) * co.errors + co.errors**2))
     K, dK = _series(b * b)
     c0 = float(co.values[0])
-    return GaussianKernel(K=K, dK=dK, K1=float(K1), c0=c0, closed_form=None, tail_bound=tail, degree=deg,
-                          coefficients=co)
-
+    return GaussianKernel(
+        K=K, dK=dK, K1=float(K1), c0=c0, closed_form=None, tail_bound=tail, degree=deg, coefficients=co
+    )

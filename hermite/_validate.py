@@ -23,9 +23,7 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None,
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:
-            raise TypeError(
-                f"{_fmt(name)}={value!r} must be an integer{_range(lo, hi)}" + (f"; {fix}" if fix else "")
-            )
+            raise TypeError(f"{_fmt(name)}={value!r} must be an integer{_range(lo, hi)}" + (f"; {fix}" if fix else ""))
     value = int(value)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ValueError(f"{_fmt(name)}={value} is out of range: need {_range(lo, hi, bare=True)}" + _fix(fix))
@@ -48,9 +46,8 @@ def check_real(
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{_fmt(name)}={value} must be finite" + _fix(fix))
-    bad = (
-        (lo is not None and (value < lo or (lo_open and value == lo)))
-        or (hi is not None and (value > hi or (hi_open and value == hi)))
+    bad = (lo is not None and (value < lo or (lo_open and value == lo))) or (
+        hi is not None and (value > hi or (hi_open and value == hi))
     )
     if bad:
         left = "" if lo is None else (f"{lo} <" if lo_open else f"{lo} ≤")

@@ -30,9 +30,7 @@ def as_generator(seed_or_key) -> np.random.Generator:
             return np.random.default_rng([int(w) for w in words])
     except (TypeError, ValueError):
         pass
-    raise TypeError(
-        f"`seed` must be an int ≥ 0, a numpy Generator or a JAX PRNG key; got {type(seed_or_key).__name__}"
-    )
+    raise TypeError(f"`seed` must be an int ≥ 0, a numpy Generator or a JAX PRNG key; got {type(seed_or_key).__name__}")
 
 
 def _wishart_bartlett(rng: np.random.Generator, dof: int, N: int) -> np.ndarray:

@@ -256,9 +256,7 @@ def _get_solver(kern: _Kern, rtol: float, atol: float, max_steps: int):
 
     @eqx.filter_jit
     def solve(a, y0, ts, fine):
-        saveat = diffrax.SaveAt(
-            subs=[diffrax.SubSaveAt(ts=ts, fn=save_main), diffrax.SubSaveAt(ts=fine, fn=save_q)]
-        )
+        saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts, fn=save_main), diffrax.SubSaveAt(ts=fine, fn=save_q)])
         sol = diffrax.diffeqsolve(
             diffrax.ODETerm(vf),
             diffrax.Tsit5(),
@@ -404,9 +402,7 @@ def homogeneous_flow(
     idx = idx[first[idx] > 0]
     if idx.size:
         j = first[idx]
-        em[idx] = _hermite_root(
-            fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx]
-        )
+        em[idx] = _hermite_root(fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx])
     k = kern.k
     if d is not None and k is not None and k >= 2:
         pred = predicted_emergence_homogeneous(a_n, d, k, kern.bk2)

@@ -74,9 +74,7 @@ def fit_power_law(t, risk, window=None, *, floor: float = 0.0, floor_factor: flo
         rule = "given"
     n = int(sel.sum())
     if n < 3:
-        raise ValueError(
-            f"only {n} points in the fit window ({rule}); pass more time points or an explicit `window`"
-        )
+        raise ValueError(f"only {n} points in the fit window ({rule}); pass more time points or an explicit `window`")
     x, y = np.log(t[sel]), np.log(R[sel])
     A = np.vstack([np.ones_like(x), x]).T
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
@@ -215,9 +213,7 @@ def fit_quadratic_flow(sol, *, m_lo: int = 2, width_fraction: float = 0.25) -> P
     n = min(int(sol.params["N"]), int(sol.params["M"]), em.size)
     m_hi = max(int(width_fraction * n), m_lo + 1)
     if m_hi > em.size or not np.isfinite(em[m_hi - 1]) or em[m_hi - 1] <= em[m_lo - 1]:
-        raise ValueError(
-            f"direction {m_hi} has not emerged by t={sol.t[-1]:g}: extend the times to fit the power law"
-        )
+        raise ValueError(f"direction {m_hi} has not emerged by t={sol.t[-1]:g}: extend the times to fit the power law")
     f = fit_power_law(sol.t, sol.risk, window=(em[m_lo - 1], em[m_hi - 1]))
     return dataclasses.replace(f, rule=f"emergence of directions {m_lo}..{m_hi} (exact flow)")
 

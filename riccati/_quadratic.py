@@ -517,5 +517,3 @@ class QuadraticFlow:
         sol = quadratic_flow(self.a, self.initial_overlap(), times, d=self.d, **kwargs)
         sol.params.update(beta=self.beta, seed=self.seed)
         return sol
-
-

@@ -95,4 +95,3 @@ def make_fns(activation):
             "for σ ≡ 0; choose a non-zero activation such as h4"
         )
     return act.fn, act.dfn, ker.K, float(ker.K1), act, ker
-

@@ -118,17 +118,19 @@ class SimulationResult:
         return out
 
 
-
 def _mark_divergence(alive, died_at, risk, step, blowup):
     """Freeze seeds whose logged risk is NaN/inf or above ``blowup``; record the step where that happened."""
     blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
     return alive & ~blown, jnp.where(blown, step, died_at)
 
+
 def _nan_to_none(a):
     a = np.asarray(a, dtype=np.float64)
-    return [None if not np.isfinite(v) else float(v) for v in a.ravel()] if a.ndim <= 1 else [
-        _nan_to_none(row) for row in a
-    ]
+    return (
+        [None if not np.isfinite(v) else float(v) for v in a.ravel()]
+        if a.ndim <= 1
+        else [_nan_to_none(row) for row in a]
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -252,7 +254,10 @@ _BLOCK = 64  # steps per block of the blocked quadratic batch-1 path
 
 def _use_blocked(cfg) -> bool:
     return (
-        isinstance(cfg, QuadraticSGDConfig) and cfg.batch == 1 and cfg.phase2 != "logged" and _BLOCKED_ENABLED
+        isinstance(cfg, QuadraticSGDConfig)
+        and cfg.batch == 1
+        and cfg.phase2 != "logged"
+        and _BLOCKED_ENABLED
         and cfg.chunk_size % min(_BLOCK, cfg.chunk_size) == 0
     )
 
@@ -359,10 +364,21 @@ def _structural_key(cfg, Lc: int):
     act = getattr(cfg, "activation", None)
     act_key = act if isinstance(act, str | int | float) or act is None else ("id", id(act))
     return (
-        cfg.model, cfg.d, cfg.M, cfg.N, cfg.batch, cfg.seeds, cfg.dtype, cfg.chunk_size, Lc,
-        getattr(cfg, "phase2", None) == "logged", getattr(cfg, "n_prime", None) if _logged2(cfg) else None,
-        getattr(cfg, "init_scale", None), act_key,
-        str(jax.config.jax_default_device), _use_blocked(cfg),
+        cfg.model,
+        cfg.d,
+        cfg.M,
+        cfg.N,
+        cfg.batch,
+        cfg.seeds,
+        cfg.dtype,
+        cfg.chunk_size,
+        Lc,
+        getattr(cfg, "phase2", None) == "logged",
+        getattr(cfg, "n_prime", None) if _logged2(cfg) else None,
+        getattr(cfg, "init_scale", None),
+        act_key,
+        str(jax.config.jax_default_device),
+        _use_blocked(cfg),
     )
 
 
@@ -518,7 +534,14 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
             log_local = np.full((Lc + 1,), C + 2, np.int64)
             log_local[: len(local)] = local
             state, buf, ptr = compiled(
-                state, hp, blowup, sample_keys, obs_keys, jnp.int64(j), jnp.int64(step0), jnp.int64(n_active),
+                state,
+                hp,
+                blowup,
+                sample_keys,
+                obs_keys,
+                jnp.int64(j),
+                jnp.int64(step0),
+                jnp.int64(n_active),
                 jnp.asarray(log_local),
             )
             nlog = int(ptr)
@@ -542,14 +565,39 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     if final_fn is not None:
         final = {k: np.asarray(v) for k, v in final_fn(params, obs_keys, hp).items()}
     return _assemble(
-        cfg, params_dict, sched, log_steps, logs, np.asarray(died_at), np.asarray(drift_max), final,
-        initial_state, run_seconds, time.perf_counter() - t_start, compile_seconds, resumed,
+        cfg,
+        params_dict,
+        sched,
+        log_steps,
+        logs,
+        np.asarray(died_at),
+        np.asarray(drift_max),
+        final,
+        initial_state,
+        run_seconds,
+        time.perf_counter() - t_start,
+        compile_seconds,
+        resumed,
         {("U" if isinstance(cfg, QuadraticSGDConfig) else "W"): np.asarray(params)},
     )
 
 
-def _assemble(cfg, params_dict, sched, log_steps, logs, died_at, drift_max, final, initial_state,
-              run_seconds, seconds, compile_seconds, resumed, final_state) -> SimulationResult:
+def _assemble(
+    cfg,
+    params_dict,
+    sched,
+    log_steps,
+    logs,
+    died_at,
+    drift_max,
+    final,
+    initial_state,
+    run_seconds,
+    seconds,
+    compile_seconds,
+    resumed,
+    final_state,
+) -> SimulationResult:
     steps = np.asarray(log_steps, dtype=np.int64)
     if not np.array_equal(steps, sched):  # pragma: no cover - engine invariant
         raise RuntimeError(f"logged steps {steps.tolist()} differ from the schedule {sched.tolist()}")
@@ -599,9 +647,9 @@ def _assemble(cfg, params_dict, sched, log_steps, logs, died_at, drift_max, fina
         samples_per_second=float(total / run_seconds) if run_seconds > 0 else float("nan"),
         seconds=float(seconds),
         compile_seconds=float(compile_seconds),
-        device=str(jax.devices()[0].platform) if jax.config.jax_default_device is None else str(
-            jax.config.jax_default_device
-        ),
+        device=str(jax.devices()[0].platform)
+        if jax.config.jax_default_device is None
+        else str(jax.config.jax_default_device),
         resumed=resumed,
     )
 
@@ -644,4 +692,3 @@ class _Progress:
 def software_versions() -> dict[str, Any]:
     """Versions recorded next to results (``--out``)."""
     return {"python": platform.python_version(), "jax": jax.__version__, "numpy": np.__version__}
-

@@ -7,16 +7,44 @@ import numpy as np
 import pytest
 
 # Same structure as tests/test_sim_engine.py (d=16, M=N=3, 3 seeds, float64): compiled code is shared.
-Q = ["simulate", "quadratic", "--d", 16, "--M", 3, "--N", 3, "--eta", 4e-3, "--seeds", 3, "--dtype", "float64",
-     "--phase2", "none", "--quiet"]
+Q = [
+    "simulate",
+    "quadratic",
+    "--d",
+    16,
+    "--M",
+    3,
+    "--N",
+    3,
+    "--eta",
+    4e-3,
+    "--seeds",
+    3,
+    "--dtype",
+    "float64",
+    "--phase2",
+    "none",
+    "--quiet",
+]
 
 
 def test_json_has_the_documented_keys(run_cli):
     status, out, err = run_cli(*Q, "--steps", 300, "--json")
     assert status == 0, err
     obj = json.loads(out)
-    for key in ("model", "params", "time_unit", "steps", "t", "risk", "risk_mean", "risk_std", "diverged",
-                "samples_per_second", "seconds"):
+    for key in (
+        "model",
+        "params",
+        "time_unit",
+        "steps",
+        "t",
+        "risk",
+        "risk_mean",
+        "risk_std",
+        "diverged",
+        "samples_per_second",
+        "seconds",
+    ):
         assert key in obj, key
     assert obj["model"] == "quadratic" and obj["steps"][-1] == 300
     assert len(obj["risk"]) == 3 and len(obj["risk"][0]) == len(obj["t"])
@@ -49,9 +77,29 @@ def test_t_max_out_and_resume(run_cli, tmp_path):
 
 
 def test_homogeneous_runs(run_cli):
-    status, out, err = run_cli("simulate", "homogeneous", "--d", 12, "--M", 2, "--N", 2, "--eta", 2e-4,
-                               "--steps", 200, "--seeds", 3, "--activation", "h4", "--json", "--dtype", "float64",
-                               "--init-scale", 0.5)
+    status, out, err = run_cli(
+        "simulate",
+        "homogeneous",
+        "--d",
+        12,
+        "--M",
+        2,
+        "--N",
+        2,
+        "--eta",
+        2e-4,
+        "--steps",
+        200,
+        "--seeds",
+        3,
+        "--activation",
+        "h4",
+        "--json",
+        "--dtype",
+        "float64",
+        "--init-scale",
+        0.5,
+    )
     assert status == 0, err
     obj = json.loads(out)
     assert obj["time_unit"] == "t = eta*steps" and obj["t"][-1] == pytest.approx(0.04)
@@ -82,6 +130,7 @@ def test_bad_input_exits_2_with_one_line(run_cli, args, word):
 
 
 def test_homogeneous_rejects_unusable_activation(run_cli):
-    status, _, err = run_cli("simulate", "homogeneous", "--d", 8, "--M", 2, "--N", 2, "--eta", 1e-3,
-                             "--steps", 10, "--activation", "0*z")
+    status, _, err = run_cli(
+        "simulate", "homogeneous", "--d", 8, "--M", 2, "--N", 2, "--eta", 1e-3, "--steps", 10, "--activation", "0*z"
+    )
     assert status == 2 and "activation" in err and err.count("\n") == 1

@@ -9,8 +9,23 @@ import pytest
 
 
 def test_quadratic_json_keys_and_values(run_cli):
-    status, out, err = run_cli("theory", "quadratic", "--d", 400, "--M", 30, "--N", 30, "--beta", 0.8,
-                               "--t-max", 2000, "--points", 40, "--json")
+    status, out, err = run_cli(
+        "theory",
+        "quadratic",
+        "--d",
+        400,
+        "--M",
+        30,
+        "--N",
+        30,
+        "--beta",
+        0.8,
+        "--t-max",
+        2000,
+        "--points",
+        40,
+        "--json",
+    )
     assert status == 0, err
     res = json.loads(out)
     for key in ("model", "params", "time_unit", "t", "risk", "floor", "emergence_times", "predicted", "fit"):
@@ -30,8 +45,22 @@ def test_quadratic_out_dir_and_init_overlap(run_cli, tmp_path):
     f = tmp_path / "y0.npy"
     np.save(f, Y0)
     out = tmp_path / "res"
-    status, stdout, err = run_cli("theory", "quadratic", "--d", 500, "--M", 6, "--N", 3, "--init-overlap", f,
-                                  "--times", "0,1,10,100,1000", "--out", out)
+    status, stdout, err = run_cli(
+        "theory",
+        "quadratic",
+        "--d",
+        500,
+        "--M",
+        6,
+        "--N",
+        3,
+        "--init-overlap",
+        f,
+        "--times",
+        "0,1,10,100,1000",
+        "--out",
+        out,
+    )
     assert status == 0, err
     assert (out / "theory.json").exists() and (out / "risk.png").stat().st_size > 1000
     data = np.load(out / "curves.npz")
@@ -43,8 +72,9 @@ def test_quadratic_out_dir_and_init_overlap(run_cli, tmp_path):
 
 def test_homogeneous_json(run_cli):
     # N=3, M=2 and 16 times: the shapes of tests/test_riccati_homogeneous.py, so the compiled solver is reused
-    status, out, err = run_cli("theory", "homogeneous", "--d", 6, "--M", 2, "--N", 3, "--beta", 1.0,
-                               "--times", "0:40:16", "--json")
+    status, out, err = run_cli(
+        "theory", "homogeneous", "--d", 6, "--M", 2, "--N", 3, "--beta", 1.0, "--times", "0:40:16", "--json"
+    )
     assert status == 0, err
     res = json.loads(out)
     assert res["model"] == "homogeneous" and res["predicted"]["information_exponent"] == 4

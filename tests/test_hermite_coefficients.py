@@ -95,8 +95,14 @@ def test_polynomial_reconstructed_from_its_coefficients(ints):
 
 
 def _second_moment_quad(f):
-    v, _ = si.quad(lambda x: f(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi), -np.inf, np.inf,
-                   epsabs=1e-14, epsrel=1e-13, limit=200)
+    v, _ = si.quad(
+        lambda x: f(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
+        -np.inf,
+        np.inf,
+        epsabs=1e-14,
+        epsrel=1e-13,
+        limit=200,
+    )
     return v
 
 
@@ -142,9 +148,23 @@ def test_basis_conversion_and_callable_route():
 
 
 IE_TABLE = [
-    ("z", 1), ("relu", 1), ("abs", 2), ("He4", 4), ("h4", 4), ("z**2 - 1", 2), ("sin(z)", 1),
-    ("cos(z) - exp(-1/2)", 2), ("sign", 1), ("He3 + He5", 3), ("tanh", 1), ("Abs(z)**3", 2),
-    ("exp(z)", 1), ("3", None), ("He6/2 - 7*He8", 6), ("sigmoid", 1), ("gelu", 1),
+    ("z", 1),
+    ("relu", 1),
+    ("abs", 2),
+    ("He4", 4),
+    ("h4", 4),
+    ("z**2 - 1", 2),
+    ("sin(z)", 1),
+    ("cos(z) - exp(-1/2)", 2),
+    ("sign", 1),
+    ("He3 + He5", 3),
+    ("tanh", 1),
+    ("Abs(z)**3", 2),
+    ("exp(z)", 1),
+    ("3", None),
+    ("He6/2 - 7*He8", 6),
+    ("sigmoid", 1),
+    ("gelu", 1),
 ]
 
 
@@ -163,7 +183,7 @@ def test_information_exponent_numeric_tolerance_and_coeffs_input():
 
 def test_irrational_breakpoint_and_mixed_sum():
     r2 = sp.sqrt(2)
-    phi = sp.exp(-r2**2 / 2) / SQ2PI
+    phi = sp.exp(-(r2**2) / 2) / SQ2PI
     Phi = (1 + sp.erf(r2 / sp.sqrt(2))) / 2
     co = hermite.coefficients("Max(z, sqrt(2))", 2)
     # E max(z, a) = φ(a) + a Φ(a);  c_1 = E[σ'] = P(z > a);  c_2 = E[σ'']/2 = φ(a)/2

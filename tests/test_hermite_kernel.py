@@ -17,8 +17,15 @@ RHOS = np.array([-1.0, -0.8, -0.3, 0.0, 0.25, 0.6, 0.95, 1.0])
 
 
 def _second_moment(f):
-    v, _ = si.quad(lambda x: f(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi), -60, 60,
-                   epsabs=1e-14, epsrel=1e-13, limit=200, points=[0.0])
+    v, _ = si.quad(
+        lambda x: f(x) ** 2 * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
+        -60,
+        60,
+        epsabs=1e-14,
+        epsrel=1e-13,
+        limit=200,
+        points=[0.0],
+    )
     return v
 
 

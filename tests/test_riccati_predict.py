@@ -40,8 +40,9 @@ def test_fitted_exponent_of_exact_flow_matches_prediction_beta_1():
     M = N = 200
     d = 10**8
     a = riccati.teacher_coefficients(1.0, M)
-    sol = riccati.quadratic_flow(a, riccati.sample_initial_overlap(0, d, M, N), np.geomspace(1, 1e5, 40),
-                                 emergence="interp")
+    sol = riccati.quadratic_flow(
+        a, riccati.sample_initial_overlap(0, d, M, N), np.geomspace(1, 1e5, 40), emergence="interp"
+    )
     f = riccati.fit_quadratic_flow(sol)
     assert f.exponent == pytest.approx(-1.0, abs=0.15)
     assert f.window[0] < f.window[1] and f.n_points >= 5

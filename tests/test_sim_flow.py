@@ -10,8 +10,9 @@ riccati = pytest.importorskip("riccati")
 
 def _gap(eta, seeds=64, t_max=3.0):
     """max over logged t of |mean_s (R_SGD − R_flow)| and the largest standard error of that mean."""
-    cfg = QuadraticSGDConfig(d=24, M=3, N=3, beta=1.0, eta=eta, steps=1, seeds=seeds, dtype="float64", n_log=12,
-                             phase2="none")
+    cfg = QuadraticSGDConfig(
+        d=24, M=3, N=3, beta=1.0, eta=eta, steps=1, seeds=seeds, dtype="float64", n_log=12, phase2="none"
+    )
     cfg = cfg.replace(steps=int(round(t_max / cfg.time_per_step)))
     res = simulate(cfg, progress=False)
     assert not res.diverged.any()

@@ -22,8 +22,12 @@ def register(subparsers) -> None:
             "else Gauss–Hermite quadrature with an error estimate."
         ),
     )
-    p.add_argument("expr", metavar="EXPR", help="σ as an expression in z ('Max(z,0)', 'tanh(z)') or a name "
-                   "(relu, abs, sign, tanh, erf, sigmoid, softplus, gelu, He4, h4, ...)")
+    p.add_argument(
+        "expr",
+        metavar="EXPR",
+        help="σ as an expression in z ('Max(z,0)', 'tanh(z)') or a name "
+        "(relu, abs, sign, tanh, erf, sigmoid, softplus, gelu, He4, h4, ...)",
+    )
     p.add_argument("--degree", type=int, default=10, metavar="K", help="highest degree (default 10)")
     p.add_argument("--basis", choices=("He", "h"), default="He", help="He (monic) or h (orthonormal); default He")
     p.add_argument("--numeric", action="store_true", help="skip the exact routes (quadrature only)")
@@ -86,8 +90,10 @@ def run(args) -> int:
         print(f"kernel K(rho) = Σ_j b_j² rho^j, truncated at degree {ker.degree}, |tail| ≤ {ker.tail_bound:.2e}")
     print(f"E[σ²] = K(1) = {ker.K1:.16g}")
     rel = math.sqrt(l2_err_sq / ker.K1) if ker.K1 > 0 else 0.0
-    print(f"L² error of the degree-{co.degree} expansion: ‖σ − Σ_{{j≤{co.degree}}}‖ = {math.sqrt(l2_err_sq):.3e}"
-          f" (relative {rel:.3e})")
+    print(
+        f"L² error of the degree-{co.degree} expansion: ‖σ − Σ_{{j≤{co.degree}}}‖ = {math.sqrt(l2_err_sq):.3e}"
+        f" (relative {rel:.3e})"
+    )
     if not np.all(co.is_exact):
         print(f"numeric coefficients: max error estimate {co.errors.max():.1e}")
     return 0

@@ -27,8 +27,12 @@ def register(subparsers) -> None:
     p.add_argument("--M", type=int, required=True, help="teacher width")
     p.add_argument("--N", type=int, required=True, help="student width")
     p.add_argument("--beta", type=float, default=1.0, help="teacher power-law exponent β (default 1)")
-    p.add_argument("--activation", default=None, metavar="EXPR",
-                   help="homogeneous model: σ (any hermite spec, default h4); quadratic: only He2")
+    p.add_argument(
+        "--activation",
+        default=None,
+        metavar="EXPR",
+        help="homogeneous model: σ (any hermite spec, default h4); quadratic: only He2",
+    )
     p.add_argument("--eta", type=float, required=True, help="SGD step size η > 0")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int, help="number of SGD steps")
@@ -45,8 +49,13 @@ def register(subparsers) -> None:
     p.add_argument("--n-prime", type=int, default=None, help="samples for the Phase II fit (default 4N²)")
     p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, risk.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
-    p.add_argument("--checkpoint-every", type=int, default=8, metavar="K",
-                   help="with --out: checkpoint atomically every K chunks (default 8)")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=8,
+        metavar="K",
+        help="with --out: checkpoint atomically every K chunks (default 8)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -57,9 +66,18 @@ def build_config(args: argparse.Namespace):
     from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
 
     common = dict(
-        d=args.d, M=args.M, N=args.N, beta=args.beta, eta=args.eta, batch=args.batch,
-        steps=1 if args.steps is None else args.steps, seeds=args.seeds, dtype=args.dtype, device=args.device,
-        seed=args.seed, n_log=args.n_log,
+        d=args.d,
+        M=args.M,
+        N=args.N,
+        beta=args.beta,
+        eta=args.eta,
+        batch=args.batch,
+        steps=1 if args.steps is None else args.steps,
+        seeds=args.seeds,
+        dtype=args.dtype,
+        device=args.device,
+        seed=args.seed,
+        n_log=args.n_log,
         checkpoint_every=args.checkpoint_every,
     )
     if args.model == "quadratic":
@@ -100,22 +118,29 @@ def run(args) -> int:
         print_json(summary)
         return 0
     p = res.params
-    print(f"{res.model} SGD: d={p['d']} M={p['M']} N={p['N']} β={p['beta']:g} η={p['eta']:g} "
-          f"B={p['batch']} seeds={p['seeds']} steps={p['steps']} ({p['dtype']}, {res.device})")
+    print(
+        f"{res.model} SGD: d={p['d']} M={p['M']} N={p['N']} β={p['beta']:g} η={p['eta']:g} "
+        f"B={p['batch']} seeds={p['seeds']} steps={p['steps']} ({p['dtype']}, {res.device})"
+    )
     print(f"time unit: {res.time_unit}; t_final = {res.t[-1]:.6g}")
     for i in sorted({0, len(res.steps) // 2, len(res.steps) - 1}):
-        print(f"  step {res.steps[i]:>10}  t={res.t[i]:<12.6g} "
-              f"risk mean {res.risk_mean[i]:.6g} ± {res.risk_std[i]:.2g}")
+        print(
+            f"  step {res.steps[i]:>10}  t={res.t[i]:<12.6g} risk mean {res.risk_mean[i]:.6g} ± {res.risk_std[i]:.2g}"
+        )
     if res.risk_phase2 is not None and res.risk_phase2.ndim == 1:
         print(f"Phase II least-squares risk (end): {[round(float(v), 6) for v in res.risk_phase2]}")
     if res.model == "quadratic":
         print(f"max Stiefel drift ‖UᵀU − I‖_F before re-orthonormalisation: {float(res.stiefel_drift.max()):.2e}")
     nd = int(res.diverged.sum())
     if nd:
-        print(f"{nd} seed(s) diverged at steps {res.diverged_at[res.diverged].tolist()}; "
-              f"try a smaller step size, e.g. --eta {res.suggested_eta:g}")
-    print(f"{res.samples_per_second:.4g} sample-steps/s (compile {res.compile_seconds:.1f} s excluded), "
-          f"{res.seconds:.1f} s total")
+        print(
+            f"{nd} seed(s) diverged at steps {res.diverged_at[res.diverged].tolist()}; "
+            f"try a smaller step size, e.g. --eta {res.suggested_eta:g}"
+        )
+    print(
+        f"{res.samples_per_second:.4g} sample-steps/s (compile {res.compile_seconds:.1f} s excluded), "
+        f"{res.seconds:.1f} s total"
+    )
     for k, v in paths.items():
         print(f"wrote {k}: {v}")
     return 0

@@ -32,18 +32,32 @@ def register(subparsers) -> None:
     p.add_argument("--M", type=int, required=True, help="teacher width M ≥ 1")
     p.add_argument("--N", type=int, required=True, help="student width N ≥ 1")
     p.add_argument("--beta", type=float, default=1.0, help="teacher power law a_m = m^-β, β ≥ 0 (default 1)")
-    p.add_argument("--activation", default="h4", metavar="EXPR",
-                   help="homogeneous only: even σ with c_0 = 0 (default h4 = He4/√24)")
+    p.add_argument(
+        "--activation",
+        default="h4",
+        metavar="EXPR",
+        help="homogeneous only: even σ with c_0 = 0 (default h4 = He4/√24)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
-    p.add_argument("--init-scale", type=float, default=0.1,
-                   help="homogeneous only: W0 entries N(0, s²/d), ‖w_i‖ ≈ s (default 0.1, as the simulator)")
+    p.add_argument(
+        "--init-scale",
+        type=float,
+        default=0.1,
+        help="homogeneous only: W0 entries N(0, s²/d), ‖w_i‖ ≈ s (default 0.1, as the simulator)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--init-overlap", metavar="FILE.npy", help="quadratic: initial overlap Y0 = ΘᵀU0, shape (M, N)")
-    g.add_argument("--init-weights", metavar="FILE.npy",
-                   help="homogeneous: initial weights W0, shape (N, d), teacher = first M axes")
+    g.add_argument(
+        "--init-weights",
+        metavar="FILE.npy",
+        help="homogeneous: initial weights W0, shape (N, d), teacher = first M axes",
+    )
     p.add_argument("--times", metavar="GRID", help="times: '0,1,10', 'START:STOP:NUM' or 'log:START:STOP:NUM'")
-    p.add_argument("--t-max", type=float, help="last time (default: past the predicted emergence of the "
-                   "weakest learnable direction)")
+    p.add_argument(
+        "--t-max",
+        type=float,
+        help="last time (default: past the predicted emergence of the weakest learnable direction)",
+    )
     p.add_argument("--points", type=int, default=60, help="number of log-spaced times with --t-max (default 60)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and risk.png into DIR")
@@ -122,8 +136,14 @@ def _fit(sol, beta: float):
             f = riccati.fit_power_law(sol.t, sol.risk, floor=sol.floor)
         except ValueError:
             return {"time_exponent": None, "window": None, "reason": str(exc)}
-    return {"time_exponent": f.exponent, "window": list(f.window), "stderr": f.stderr, "prefactor": f.prefactor,
-            "n_points": f.n_points, "rule": f.rule}
+    return {
+        "time_exponent": f.exponent,
+        "window": list(f.window),
+        "stderr": f.stderr,
+        "prefactor": f.prefactor,
+        "n_points": f.n_points,
+        "rule": f.rule,
+    }
 
 
 def _run_quadratic(args):
@@ -150,12 +170,15 @@ def _run_quadratic(args):
     extra = {}
     if pred is not None:
         predicted.update(
-            compute_exponent=pred.compute_exponent, regime=pred.regime, phi=pred.phi,
-            floor_asymptotic=pred.floor_asymptotic, g0=pred.g0, emergence_times=pred.emergence_times,
+            compute_exponent=pred.compute_exponent,
+            regime=pred.regime,
+            phi=pred.phi,
+            floor_asymptotic=pred.floor_asymptotic,
+            g0=pred.g0,
+            emergence_times=pred.emergence_times,
             emergence_rule="t_m = log(1/g0)/(2 a_m), g0 = N/d",
         )
-        extra = {"additive": pred.additive_curve(t), "logistic": pred.logistic_curve(t),
-                 "regime": pred.regime_curve(t)}
+        extra = {"additive": pred.additive_curve(t), "logistic": pred.logistic_curve(t), "regime": pred.regime_curve(t)}
     params = dict(sol.params, beta=args.beta, seed=args.seed, init=init, c="1/sqrt(N) (time is canonical)")
     return sol, params, predicted, extra, {"G_diag": sol.G_diag}
 
@@ -182,12 +205,14 @@ def _run_homogeneous(args):
     t = _times(args, 3.0 * float(T_pred[n_learn - 1]))
     with _Progress("overlap ODE (diffrax; first call compiles)"):
         sol = riccati.homogeneous_flow(args.activation, a, state, t, d=args.d)
-    floor = float(np.sum(a[args.N:] ** 2))
+    floor = float(np.sum(a[args.N :] ** 2))
     sol_view = _HomView(sol, floor)
-    predicted = {"time_exponent": (1 - 2 * args.beta) / args.beta if args.beta > 0 else None,
-                 "emergence_times": sol.predicted_emergence,
-                 "emergence_rule": "T_m = d^(k/2-1)/(k(k-2) b_k^2 a_m) (k > 2), log(d)/(4 b_2^2 a_m) (k = 2)",
-                 "information_exponent": info["information_exponent"]}
+    predicted = {
+        "time_exponent": (1 - 2 * args.beta) / args.beta if args.beta > 0 else None,
+        "emergence_times": sol.predicted_emergence,
+        "emergence_rule": "T_m = d^(k/2-1)/(k(k-2) b_k^2 a_m) (k > 2), log(d)/(4 b_2^2 a_m) (k = 2)",
+        "information_exponent": info["information_exponent"],
+    }
     params = dict(sol.params, beta=args.beta, seed=args.seed, init=init)
     return sol_view, params, predicted, {}, {"overlaps": sol.overlaps, "norms": sol.norms}
 
@@ -228,10 +253,14 @@ def run(args) -> int:
     else:
         em = np.asarray(sol.emergence_times)
         print(f"{args.model}: d={args.d} M={args.M} N={args.N} beta={args.beta:g}  [{sol.time_unit}]")
-        print(f"  R(t={sol.t[0]:.4g}) = {sol.risk[0]:.6g}   R(t={sol.t[-1]:.4g}) = {sol.risk[-1]:.6g}   "
-              f"floor = {sol.floor:.6g}")
-        print(f"  emerged: {int(np.isfinite(em).sum())}/{em.size} directions; predicted exponent "
-              f"{predicted['time_exponent']}, fitted {fit.get('time_exponent')} on window {fit.get('window')}")
+        print(
+            f"  R(t={sol.t[0]:.4g}) = {sol.risk[0]:.6g}   R(t={sol.t[-1]:.4g}) = {sol.risk[-1]:.6g}   "
+            f"floor = {sol.floor:.6g}"
+        )
+        print(
+            f"  emerged: {int(np.isfinite(em).sum())}/{em.size} directions; predicted exponent "
+            f"{predicted['time_exponent']}, fitted {fit.get('time_exponent')} on window {fit.get('window')}"
+        )
         if args.out:
             print(f"  wrote {os.path.join(args.out, 'theory.json')}, curves.npz, risk.png")
     return 0
@@ -243,9 +272,14 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "theory.json"), "w", encoding="utf-8") as fh:
         json.dump(to_jsonable(result), fh, indent=2, allow_nan=False, ensure_ascii=False)
-    np.savez(os.path.join(out, "curves.npz"), t=result["t"], risk=result["risk"],
-             emergence_times=result["emergence_times"], **{k: np.asarray(v) for k, v in extra.items()},
-             **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez(
+        os.path.join(out, "curves.npz"),
+        t=result["t"],
+        risk=result["risk"],
+        emergence_times=result["emergence_times"],
+        **{k: np.asarray(v) for k, v in extra.items()},
+        **{k: np.asarray(v) for k, v in arrays.items()},
+    )
     fit, pred = result["fit"], result["predicted"]
     power = None
     if fit.get("time_exponent") is not None and pred.get("time_exponent") is not None:
@@ -254,7 +288,13 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
         tg, vals = anchored_power_law(result["t"], result["risk"], pred["time_exponent"], fit["window"])
         power = (tg, vals, f"predicted t^{pred['time_exponent']:.3g} (fit: {fit['time_exponent']:.3g})")
     p = result["params"]
-    plot_theory(os.path.join(out, "risk.png"), result["t"], result["risk"], floor=result["floor"],
-                emergence_times=result["emergence_times"], power_law=power,
-                title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
-                time_unit=result["time_unit"])
+    plot_theory(
+        os.path.join(out, "risk.png"),
+        result["t"],
+        result["risk"],
+        floor=result["floor"],
+        emergence_times=result["emergence_times"],
+        power_law=power,
+        title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
+        time_unit=result["time_unit"],
+    )
