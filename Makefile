@@ -1,16 +1,16 @@
-# Quick start: `make demo` runs the main job, `make test` runs the tests.
+# Quick start: `make demo` runs the main job, `make test` runs the tests, `make docs` builds the docs site.
 # Each target creates .venv from pyproject.toml if it is missing or stale.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,5 +30,9 @@ bench: $(STAMP)
 	$(PY) bench/riccati_bench.py
 	$(PY) bench/sgd_bench.py
 
+# Documentation site into site/ (offline; warnings are errors). Needs the docs extra, installed with the venv.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) shallowlaws-out .pytest_cache
+	rm -rf $(VENV) shallowlaws-out .pytest_cache site
