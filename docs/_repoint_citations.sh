@@ -2,7 +2,7 @@
 # Repoint every citation of the old, out-of-repository "THEORY.md" to docs/theory.md, and normalise two docstring
 # forms the API reference (mkdocstrings, Google style) cannot parse. Idempotent: run it again after merging other
 # branches (from the repository root: `bash docs/_repoint_citations.sh`), then `make docs` and
-# `git grep -n THEORY` (expect no hits) to confirm.
+# `git grep -n THEORY` (expect no hits) and `ruff check .` (a longer path can push a line past 120) to confirm.
 #
 # Section numbers are unchanged (§0 notation, §1 Hermite, §2 quadratic, §3 two-homogeneous, §4 agreement,
 # §5 reduced-state SGD, §6 claims); where an old citation pointed at a bullet, it now names the subsection.
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 mapfile -t py < <(git ls-files '*.py' README.md | xargs grep -l -e 'THEORY' -e '^\s*Example:$' -e 'ValueError/TypeError for ' || true)
 if ((${#py[@]})); then
   sed -i \
+    -e 's/pieces against independent truth (THEORY\.md §2)/pieces vs independent truth (docs\/theory.md §2)/' \
     -e 's/THEORY\.md §2 trap/docs\/theory.md §2.6 trap/g' \
     -e 's/THEORY\.md §2, last bullet/docs\/theory.md §2.12/g' \
     -e 's/THEORY\.md §2, "Initialisation"/docs\/theory.md §2.7/g' \
