@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 MARKER = "<!-- cli-help -->"
 WIDTH = "100"
 
 
 def _help_sections() -> str:
+    root = str(Path(__file__).resolve().parent.parent)  # document the checked-out code, not another install
+    if root not in sys.path:
+        sys.path.insert(0, root)
     from sgd_check.cli import build_parser
 
     old = os.environ.get("COLUMNS")
