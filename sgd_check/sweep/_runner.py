@@ -1,0 +1,316 @@
+"""Run a sweep on a Dask cluster: submit the unfinished cells, write each result as it arrives, assemble the store.
+
+Fault tolerance:
+
+- a cell whose run raised (a crash, a worker killed under it: Dask's ``KilledWorker`` once a task has taken
+  down ``distributed.scheduler.allowed-failures`` workers) is resubmitted up to ``retries`` more times, then
+  recorded ``failed`` with its last error; input the command rejects (its exit status 2) is recorded at once;
+- a killed worker's running cells are rescheduled by Dask on the other workers;
+- Ctrl-C or SIGTERM cancels the cells in flight, assembles the dataset from the cells already written, releases
+  the lock and re-raises ``KeyboardInterrupt``: rerunning the same sweep skips every finished cell;
+- each cell is written atomically the moment it arrives, so a killed client loses only the cells in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+
+from ._cell import run_cell
+from ._spec import SweepSpec, load_spec
+from ._store import SweepStore, software_versions
+
+__all__ = ["run_sweep", "SweepResult"]
+
+_REBUILD_EVERY_S = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepResult:
+    """What a sweep did. ``cells`` = grid size; ``done`` = computed now; ``skipped`` = already finished;
+    ``failed`` = failed now (after retries); ``seconds`` = wall time; ``store`` = the store path;
+    ``interrupted`` = stopped by Ctrl-C/SIGTERM; ``recomputed`` = corrupted entries found and recomputed;
+    ``errors`` = ``{cell key: error}`` of the failed cells."""
+
+    cells: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    store: str
+    interrupted: bool = False
+    recomputed: int = 0
+    errors: dict = dataclasses.field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The ``--json`` output: ``{cells, done, skipped, failed, seconds}``."""
+        return {
+            "cells": self.cells,
+            "done": self.done,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def run_sweep(
+    spec,
+    out,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    progress: bool | None = None,
+    on_cell=None,
+) -> SweepResult:
+    """Run every unfinished cell of ``spec`` and keep the results in the store ``out``.
+
+    Args:
+        spec: a :class:`SweepSpec`, a TOML path, a TOML string or a dict (:func:`load_spec`).
+        out: the store folder (``.zarr``); created if absent, resumed if it holds this sweep.
+        workers: local workers (``LocalCluster``) or batch jobs (Slurm/PBS); overrides ``[cluster]``.
+        scheduler: address of a running Dask scheduler; overrides ``[cluster]``.
+        client: an existing ``distributed.Client`` to use (not closed here); overrides the above.
+        progress: draw a progress bar on stderr (default: when stderr is a terminal).
+        on_cell: ``on_cell(cell, record)`` called after each cell is written (in this thread).
+
+    Returns:
+        A :class:`SweepResult`.
+
+    Raises:
+        ValueError: a bad spec or ``out`` (one line). SweepLockedError: another sweep holds the store.
+        KeyboardInterrupt: after cleaning up, if interrupted (Ctrl-C, SIGTERM).
+    """
+    t0 = time.perf_counter()
+    if not isinstance(spec, SweepSpec):
+        spec = load_spec(spec)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"`--workers`={workers!r} must be an integer ≥ 1")
+    cells = spec.cells()
+    store = SweepStore(out)
+    store.check_path()
+    versions = software_versions()
+    done = failed = recomputed = 0
+    errors: dict = {}
+    interrupted = False
+    with store.lock(), _sigterm_as_interrupt():
+        store.prepare(spec)
+        todo = []
+        for cell in cells:
+            state, _ = store.read_cell(cell)
+            if state == "done":
+                continue
+            if state == "corrupt":
+                recomputed += 1
+                print(f"shallowlaws sweep: cell {cell.key} {cell.params} is corrupted; recomputing it", file=sys.stderr)
+            todo.append(cell)
+        skipped = len(cells) - len(todo)
+        bar = _Progress(len(cells), skipped, enabled=sys.stderr.isatty() if progress is None else progress)
+        try:
+            if todo:
+                with (
+                    _connect(spec, workers, scheduler, client, len(todo)) as cl,
+                    contextlib.closing(_execute(cl, spec, todo)) as results,
+                ):
+                    for cell, outcome, attempts in results:
+                        rec = store.write_cell(cell, outcome, attempts=attempts, versions=versions)
+                        if rec["status"] == "done":
+                            done += 1
+                        else:
+                            failed += 1
+                            errors[cell.key] = rec["error"]
+                        bar.update(done, failed)
+                        if on_cell is not None:
+                            on_cell(cell, rec)
+                        if bar.since_rebuild() > _REBUILD_EVERY_S:
+                            store.rebuild(spec, cells, versions)
+                            bar.rebuilt()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+            store.rebuild(spec, cells, versions)
+    result = SweepResult(
+        cells=len(cells),
+        done=done,
+        skipped=skipped,
+        failed=failed,
+        seconds=time.perf_counter() - t0,
+        store=store.path,
+        interrupted=interrupted,
+        recomputed=recomputed,
+        errors=errors,
+    )
+    if interrupted:
+        raise SweepInterrupted(result)
+    return result
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised after an interrupted sweep has saved what it finished; ``.result`` is its :class:`SweepResult`."""
+
+    def __init__(self, result: SweepResult):
+        super().__init__("sweep interrupted")
+        self.result = result
+
+
+def _execute(client, spec: SweepSpec, todo):
+    """Yield ``(cell, outcome, attempts)`` as cells finish; resubmit a cell whose run raised, up to ``retries``."""
+    from distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]
+    attempts = {}
+    futures = {}
+
+    def submit(cell):
+        attempts[cell.key] = attempts.get(cell.key, 0) + 1
+        fut = client.submit(
+            run_cell,
+            list(cell.argv),
+            spec.needs_out,
+            key=f"shallowlaws-cell-{cell.key}-{run}-{attempts[cell.key]}",
+            pure=False,
+        )
+        futures[fut] = cell
+        return fut
+
+    ac = as_completed([submit(c) for c in todo])
+    try:
+        for fut in ac:
+            cell = futures.pop(fut)
+            if fut.status == "finished":
+                outcome = fut.result()
+            else:
+                try:
+                    exc = fut.exception()
+                except Exception as e:  # cancelled futures raise here
+                    exc = e
+                if attempts[cell.key] <= spec.retries:
+                    ac.add(submit(cell))
+                    continue
+                msg = str(exc).strip().splitlines()
+                outcome = {
+                    "status": "failed",
+                    "exit_status": None,
+                    "error": f"{type(exc).__name__}: {msg[0] if msg else ''}".rstrip(": "),
+                }
+            fut.release()
+            yield cell, outcome, attempts[cell.key]
+    finally:
+        if futures:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+
+
+@contextlib.contextmanager
+def _connect(spec: SweepSpec, workers, scheduler, client, n_cells: int):
+    """A ``distributed.Client``: the one given, a scheduler address, or a cluster started from ``[cluster]``."""
+    import logging
+
+    from distributed import Client
+
+    if client is not None:
+        yield client
+        return
+    cfg = dict(spec.cluster)
+    kind = cfg.pop("type", "local")
+    if scheduler is not None or kind == "address":
+        with Client(scheduler or cfg["address"], timeout=cfg.get("timeout", 30)) as cl:
+            yield cl
+        return
+    if kind == "local":
+        from distributed import LocalCluster
+
+        n = workers or cfg.pop("workers", None) or max(1, min(os.cpu_count() or 1, n_cells))
+        cfg.pop("workers", None)
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=cfg.pop("threads_per_worker", 1),
+            processes=cfg.pop("processes", True),
+            dashboard_address=cfg.pop("dashboard_address", ":0"),  # any free port: never collide
+            silence_logs=logging.ERROR,
+            **cfg,
+        )
+    else:
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise ValueError(
+                f'[cluster] type = "{kind}" needs dask-jobqueue: pip install "shallowlaws[cluster]"'
+            ) from None
+        jobs = workers or cfg.pop("jobs", 1)
+        cfg.pop("jobs", None)
+        cls = dask_jobqueue.SLURMCluster if kind == "slurm" else dask_jobqueue.PBSCluster
+        try:
+            cluster = cls(**cfg)
+        except TypeError as exc:
+            raise ValueError(f"[cluster] options rejected by {cls.__name__}: {exc}") from None
+        cluster.scale(jobs=jobs)
+    try:
+        with Client(cluster) as cl:
+            yield cl
+    finally:
+        cluster.close()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt while a sweep runs (main thread only), so it cleans up like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+class _Progress:
+    """Cells done / total with an ETA on stderr (a rich bar), when enabled."""
+
+    def __init__(self, total: int, skipped: int, enabled: bool):
+        self.total, self.skipped = total, skipped
+        self._last_rebuild = time.perf_counter()
+        self._bar = None
+        if enabled and total > skipped:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("sweep"),
+                BarColumn(),
+                TextColumn("{task.fields[shown]}/{task.fields[cells]} cells, {task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.start()
+            # the ETA comes from this run's rate: the task counts only the cells computed now
+            self._task = self._bar.add_task("sweep", total=total - skipped, shown=skipped, cells=total, failed=0)
+
+    def update(self, done: int, failed: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done + failed, shown=self.skipped + done + failed, failed=failed)
+
+    def since_rebuild(self) -> float:
+        return time.perf_counter() - self._last_rebuild
+
+    def rebuilt(self) -> None:
+        self._last_rebuild = time.perf_counter()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
