@@ -368,3 +368,26 @@ def test_sweep_cli_json_and_plots_from_the_store(tmp_path, capsys):
     status = main(["sweep", "plot", store, "--kind", "phase", "--var", "nope", "--x", "beta", "--y", "N"])
     err = capsys.readouterr().err
     assert status == 2 and "`--var`='nope' is not in the store" in err
+
+
+# ------------------------------------------------------------------------------------------------------ Slurm
+def test_slurm_cluster_table_becomes_the_batch_job_script():
+    """The same spec on Slurm: [cluster] options reach dask-jobqueue's job script (no Slurm needed to build it)."""
+    from sgd_check.sweep._runner import make_cluster
+
+    spec = load_spec(
+        THEORY_SPEC
+        + '[cluster]\ntype = "slurm"\njobs = 4\ncores = 8\nprocesses = 8\nmemory = "16GB"\nqueue = "short"\n'
+        + 'account = "myproj"\nwalltime = "02:00:00"\njob_extra_directives = ["--constraint=cpu"]\n'
+    )
+    cluster, jobs = make_cluster(spec)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert jobs == 4
+    for line in ("#SBATCH -p short", "#SBATCH -A myproj", "#SBATCH --cpus-per-task=8", "#SBATCH -t 02:00:00"):
+        assert line in script
+    assert "#SBATCH --constraint=cpu" in script and "--nworkers 8" in script
+    with pytest.raises(ValueError, match="options rejected by SLURMCluster"):
+        make_cluster(load_spec(THEORY_SPEC + '[cluster]\ntype = "slurm"\ncores = 1\nmemory = "1GB"\nbogus = 3\n'))

@@ -6,7 +6,6 @@ spec, a store in use by another sweep), 130 interrupted (what finished is kept; 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ._common import print_json
@@ -21,75 +20,74 @@ _DESCRIPTION = (
 
 
 def register(subparsers) -> None:
-    """Add ``sweep``: its own two parsers (run and plot) read the rest of the command line."""
+    """Add ``sweep`` (``sweep SPEC.toml --out STORE ...``) and its ``sweep plot STORE ...`` form."""
     p = subparsers.add_parser(
         "sweep",
         help="grids of theory/simulate/check runs on a Dask cluster, in a resumable Zarr store; `sweep plot`",
         description=_DESCRIPTION,
-        add_help=False,
-    )
-    p.add_argument("argv", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p.set_defaults(func=run)
-
-
-def _parser_class():
-    from . import _Parser
-
-    return _Parser
-
-
-def _run_parser() -> argparse.ArgumentParser:
-    p = _parser_class()(prog="shallowlaws sweep", description=_DESCRIPTION)
-    p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec (TOML); `sweep plot STORE` draws figures")
-    p.add_argument("--out", required=True, metavar="STORE.zarr", help="the store: created, or resumed if it exists")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="local workers (or batch jobs on Slurm/PBS)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use a running Dask scheduler (tcp://...)")
-    p.add_argument("--json", action="store_true", help="print {cells, done, skipped, failed, seconds}")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
-
-
-def _plot_parser() -> argparse.ArgumentParser:
-    p = _parser_class()(
-        prog="shallowlaws sweep plot",
-        description=(
-            "Draw figures from a sweep store: phase diagram (a scalar over two sweep dimensions, e.g. the plateau "
-            "`floor` over beta and phi = N/M), family of curves coloured by a dimension (risk by N), fitted "
-            "exponent against beta with its prediction. Without --kind: every default figure the grid allows. "
-            "Each NAME.png is saved next to NAME.json with the plotted numbers."
+        usage=(
+            "shallowlaws sweep SPEC.toml --out STORE.zarr [--workers N] [--scheduler ADDRESS] [--json] [--quiet]\n"
+            "       shallowlaws sweep plot STORE [--kind {phase,curves,exponent}] [--var VAR] [--x X] [--y Y] "
+            "[--color DIM] [--sel NAME=VALUE] [--at-t T] [--out DIR] [--json]"
         ),
     )
-    p.add_argument("store", metavar="STORE", help="a sweep store (.zarr)")
-    p.add_argument("--kind", choices=("phase", "curves", "exponent"), help="which figure (default: all that fit)")
-    p.add_argument("--var", help="variable to draw (default: floor / risk / fit.time_exponent)")
-    p.add_argument("--x", help="x axis: a sweep dimension or coordinate (phase, exponent)")
-    p.add_argument("--y", help="y axis: a sweep dimension or coordinate such as phi (phase)")
-    p.add_argument("--color", help="dimension the curves are coloured by (curves, exponent)")
-    p.add_argument(
+    p.add_argument("target", nargs="+", metavar="SPEC.toml | plot STORE", help="a sweep spec, or `plot STORE`")
+    g_run = p.add_argument_group("running a sweep")
+    g_run.add_argument("--out", metavar="PATH", help="the store (STORE.zarr: created or resumed); plot: output folder")
+    g_run.add_argument("--workers", type=int, default=None, metavar="N", help="local workers (or Slurm/PBS jobs)")
+    g_run.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use a running Dask scheduler (tcp://...)")
+    g_run.add_argument(
+        "--json", action="store_true", help="print {cells, done, skipped, failed, seconds} (plot: files)"
+    )
+    g_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    g_plot = p.add_argument_group(
+        "sweep plot STORE",
+        "phase diagram (a scalar over two sweep dimensions, e.g. the plateau `floor` over beta and phi = N/M), "
+        "curves coloured by a dimension (risk by N), fitted exponent against beta with its prediction; without "
+        "--kind every default figure the grid allows. NAME.png is saved next to NAME.json (the plotted numbers), "
+        "in --out (default STORE/plots).",
+    )
+    g_plot.add_argument("--kind", choices=("phase", "curves", "exponent"), help="which figure (default: all that fit)")
+    g_plot.add_argument("--var", help="variable to draw (default: floor / risk / fit.time_exponent)")
+    g_plot.add_argument("--x", help="x axis: a sweep dimension or coordinate (phase, exponent)")
+    g_plot.add_argument("--y", help="y axis: a sweep dimension or a coordinate such as phi (phase)")
+    g_plot.add_argument("--color", help="dimension the curves are coloured by (curves, exponent)")
+    g_plot.add_argument(
         "--sel",
         action="append",
         default=[],
         metavar="NAME=VALUE",
         help="fix another sweep dimension (repeatable; default: its first value)",
     )
-    p.add_argument("--at-t", default="last", help="phase diagram of a curve: 'last' (default) or a time")
-    p.add_argument("--out", metavar="DIR", help="output folder (default STORE/plots)")
-    p.add_argument("--json", action="store_true", help="print the written files as JSON")
-    return p
+    g_plot.add_argument("--at-t", dest="at_t", default="last", help="phase diagram of a curve: 'last' or a time")
+    p.set_defaults(func=run)
+
+
+_PLOT_ONLY = ("kind", "var", "x", "y", "color", "at_t")
+_RUN_ONLY = ("workers", "scheduler", "quiet")
 
 
 def run(args) -> int:
-    argv = list(args.argv)
-    if argv[:1] == ["plot"]:
-        parser, fn = _plot_parser(), _plot
-        argv = argv[1:]
-    else:
-        parser, fn = _run_parser(), _sweep
-    try:
-        ns = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
-        return exc.code if isinstance(exc.code, int) else 2
-    return fn(ns)
+    """Dispatch ``sweep SPEC`` / ``sweep plot STORE``; returns the exit status."""
+    target = list(args.target)
+    if target[0] == "plot":
+        if len(target) != 2:
+            raise ValueError("`sweep plot` takes one STORE: shallowlaws sweep plot STORE.zarr [--kind ...]")
+        used = [f"--{n.replace('_', '-')}" for n in _RUN_ONLY if getattr(args, n) not in (None, False)]
+        if used:
+            raise ValueError(f"{used[0]} is for running a sweep, not for `sweep plot`; drop it")
+        args.store = target[1]
+        return _plot(args)
+    if len(target) != 1:
+        raise ValueError(f"`sweep` takes one SPEC.toml, got {target}; to draw figures: shallowlaws sweep plot STORE")
+    used = [f"--{n.replace('_', '-')}" for n in _PLOT_ONLY if getattr(args, n) not in (None, "last")]
+    used += ["--sel"] if args.sel else []
+    if used:
+        raise ValueError(f"{used[0]} is a `sweep plot` option; to draw figures: shallowlaws sweep plot STORE {used[0]}")
+    if not args.out:
+        raise ValueError("`--out STORE.zarr` is required: the store the sweep writes (or resumes)")
+    args.spec = target[0]
+    return _sweep(args)
 
 
 def _sweep(ns) -> int:

@@ -211,19 +211,38 @@ def _execute(client, spec: SweepSpec, todo):
 @contextlib.contextmanager
 def _connect(spec: SweepSpec, workers, scheduler, client, n_cells: int):
     """A ``distributed.Client``: the one given, a scheduler address, or a cluster started from ``[cluster]``."""
-    import logging
-
     from distributed import Client
 
     if client is not None:
         yield client
         return
     cfg = dict(spec.cluster)
-    kind = cfg.pop("type", "local")
-    if scheduler is not None or kind == "address":
+    if scheduler is not None or cfg.get("type") == "address":
         with Client(scheduler or cfg["address"], timeout=cfg.get("timeout", 30)) as cl:
             yield cl
         return
+    cluster, jobs = make_cluster(spec, workers=workers, n_cells=n_cells)
+    try:
+        if jobs is not None:
+            cluster.scale(jobs=jobs)
+        with Client(cluster) as cl:
+            yield cl
+    finally:
+        cluster.close()
+
+
+def make_cluster(spec: SweepSpec, *, workers: int | None = None, n_cells: int = 1):
+    """The cluster of the spec's ``[cluster]`` table (not yet scaled) and the number of batch jobs to start.
+
+    ``type = "local"`` (default): ``distributed.LocalCluster`` with ``workers`` (default: cores, at most the
+    cells), one thread per worker, process workers unless ``processes = false``. ``type = "slurm"``/``"pbs"``:
+    ``dask_jobqueue.SLURMCluster``/``PBSCluster`` with every other key passed through (``cores``, ``memory``,
+    ``queue``, ``account``, ``walltime``, ``job_extra_directives``, ...); ``jobs`` (or ``--workers``) batch jobs.
+    """
+    import logging
+
+    cfg = dict(spec.cluster)
+    kind = cfg.pop("type", "local")
     if kind == "local":
         from distributed import LocalCluster
 
@@ -237,26 +256,38 @@ def _connect(spec: SweepSpec, workers, scheduler, client, n_cells: int):
             silence_logs=logging.ERROR,
             **cfg,
         )
-    else:
-        try:
-            import dask_jobqueue
-        except ImportError:
-            raise ValueError(
-                f'[cluster] type = "{kind}" needs dask-jobqueue: pip install "shallowlaws[cluster]"'
-            ) from None
-        jobs = workers or cfg.pop("jobs", 1)
-        cfg.pop("jobs", None)
-        cls = dask_jobqueue.SLURMCluster if kind == "slurm" else dask_jobqueue.PBSCluster
-        try:
-            cluster = cls(**cfg)
-        except TypeError as exc:
-            raise ValueError(f"[cluster] options rejected by {cls.__name__}: {exc}") from None
-        cluster.scale(jobs=jobs)
+        return cluster, None
+    if kind not in ("slurm", "pbs"):
+        raise ValueError(f'[cluster] type = "{kind}" does not start a cluster; use local, slurm or pbs')
     try:
-        with Client(cluster) as cl:
-            yield cl
-    finally:
-        cluster.close()
+        import dask_jobqueue
+    except ImportError:
+        raise ValueError(f'[cluster] type = "{kind}" needs dask-jobqueue: pip install "shallowlaws[cluster]"') from None
+    jobs = workers or cfg.pop("jobs", 1)
+    cfg.pop("jobs", None)
+    cls = dask_jobqueue.SLURMCluster if kind == "slurm" else dask_jobqueue.PBSCluster
+    allowed = _parameters(cls.__init__, cls.job_cls.__init__, *[c.__init__ for c in cls.job_cls.__mro__[1:-1]])
+    bad = sorted(k for k in cfg if k not in allowed)
+    if bad:  # checked before building: a half-built cluster would leak its scheduler
+        raise ValueError(
+            f"[cluster] options rejected by {cls.__name__}: unknown {bad[0]!r}; allowed: {', '.join(sorted(allowed))}"
+        )
+    try:
+        cluster = cls(**cfg)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"[cluster] options rejected by {cls.__name__}: {exc}") from None
+    return cluster, jobs
+
+
+def _parameters(*functions) -> set[str]:
+    import inspect
+
+    names = set()
+    for f in functions:
+        for p in inspect.signature(f).parameters.values():
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in ("self", "scheduler", "job_cls"):
+                names.add(p.name)
+    return names
 
 
 @contextlib.contextmanager
