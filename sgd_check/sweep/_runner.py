@@ -111,7 +111,8 @@ def run_sweep(
                 print(f"shallowlaws sweep: cell {cell.key} {cell.params} is corrupted; recomputing it", file=sys.stderr)
             todo.append(cell)
         skipped = len(cells) - len(todo)
-        bar = _Progress(len(cells), skipped, enabled=sys.stderr.isatty() if progress is None else progress)
+        mode = ("bar" if sys.stderr.isatty() else "lines") if progress is None else ("bar" if progress else None)
+        bar = _Progress(len(cells), skipped, mode)
         try:
             if todo:
                 with (
@@ -133,9 +134,13 @@ def run_sweep(
                             bar.rebuilt()
         except KeyboardInterrupt:
             interrupted = True
-        finally:
+        except BaseException:  # still assemble what finished, without hiding the original error
             bar.close()
-            store.rebuild(spec, cells, versions)
+            with contextlib.suppress(Exception):
+                store.rebuild(spec, cells, versions)
+            raise
+        bar.close()
+        store.rebuild(spec, cells, versions)
     result = SweepResult(
         cells=len(cells),
         done=done,
@@ -308,13 +313,14 @@ def _sigterm_as_interrupt():
 
 
 class _Progress:
-    """Cells done / total with an ETA on stderr (a rich bar), when enabled."""
+    """Cells done / total with an ETA on stderr: a rich bar (``mode="bar"``), a line every 30 s (``"lines"``,
+    for batch logs), or nothing (``None``)."""
 
-    def __init__(self, total: int, skipped: int, enabled: bool):
-        self.total, self.skipped = total, skipped
-        self._last_rebuild = time.perf_counter()
+    def __init__(self, total: int, skipped: int, mode: str | None):
+        self.total, self.skipped, self.mode = total, skipped, mode
+        self.t0 = self._last_rebuild = self._last_line = time.perf_counter()
         self._bar = None
-        if enabled and total > skipped:
+        if mode == "bar" and total > skipped:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -334,6 +340,17 @@ class _Progress:
     def update(self, done: int, failed: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=done + failed, shown=self.skipped + done + failed, failed=failed)
+        elif self.mode == "lines" and time.perf_counter() - self._last_line >= 30.0:
+            self._last_line = now = time.perf_counter()
+            n = done + failed
+            left = self.total - self.skipped - n
+            eta = (now - self.t0) / n * left if n else float("nan")
+            print(
+                f"sweep: {self.skipped + n}/{self.total} cells, {failed} failed, "
+                f"{_hms(now - self.t0)} elapsed, ETA {_hms(eta)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def since_rebuild(self) -> float:
         return time.perf_counter() - self._last_rebuild
@@ -345,3 +362,10 @@ class _Progress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+def _hms(seconds: float) -> str:
+    if seconds != seconds:  # NaN: no rate yet
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
