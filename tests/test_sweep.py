@@ -205,7 +205,7 @@ def test_failed_cells_are_retried_then_recorded_with_their_error(tmp_path, clien
     assert (res3.skipped, res3.failed) == (1, 1)
 
 
-def test_worker_killed_mid_cell_still_gives_a_complete_sweep(tmp_path):
+def test_worker_killed_mid_cell_still_gives_a_complete_sweep(tmp_path, monkeypatch):
     """Two process workers; the first cell to start kills its worker (SIGKILL) 0.3 s in: Dask reschedules it."""
     import cloudpickle
     from distributed import Client, LocalCluster
@@ -232,6 +232,7 @@ def test_worker_killed_mid_cell_still_gives_a_complete_sweep(tmp_path):
                 threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGKILL)).start()
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # whatever the killed worker leaves behind stays in tmp_path
     spec = load_spec(THEORY_SPEC.replace("[0.8, 1.2, 1.5]", "[1.2]"))
     store = str(tmp_path / "s.zarr")
     with (

@@ -113,8 +113,8 @@ def run_cell(argv, needs_out: bool = False) -> dict:
     full = list(argv) + ["--json"]
     if "quiet" in _command_options(argv[0]):
         full.append("--quiet")
-    tmp = tempfile.mkdtemp(prefix="shallowlaws-cell-")
-    if needs_out:
+    tmp = tempfile.mkdtemp(prefix="shallowlaws-cell-") if needs_out else None
+    if tmp is not None:
         full += ["--out", os.path.join(tmp, "out")]
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
@@ -135,7 +135,8 @@ def run_cell(argv, needs_out: bool = False) -> dict:
                     "worker": worker,
                 }
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     text = out.getvalue()
     try:
         result = json.loads(text)
