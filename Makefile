@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean verify
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/shallowlaws demo $(DEMO_ARGS)
+
+# The talk's claims, gated with negative controls (docs/verify.md); quick size, ≤ 10 min on 2 cores.
+# One BLAS/OpenMP thread: threaded BLAS oversubscribes a shared 2-core box (an M=512, N=256 flow took 200 s so).
+verify: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out $(VERIFY_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -31,4 +36,4 @@ bench: $(STAMP)
 	$(PY) bench/sgd_bench.py
 
 clean:
-	rm -rf $(VENV) shallowlaws-out .pytest_cache
+	rm -rf $(VENV) shallowlaws-out verify-out .pytest_cache
