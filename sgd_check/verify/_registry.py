@@ -13,6 +13,7 @@ import hermite
 
 from . import _homogeneous_claims as hc
 from . import _quadratic_claims as qc
+from . import _sgd_claims as sc
 
 __all__ = ["Claim", "CLAIMS", "SIZES", "select_claims", "ie_table"]
 
@@ -78,6 +79,7 @@ class Claim:
     sizes: dict
     run: Callable | None = None
     needs: str | None = None
+    requires: str | None = None  # "reduced": run only when the reduced SGD engine (issue 11) is available
 
 
 _HOM = {
@@ -117,6 +119,20 @@ _GAP_SIZES = {
     "standard": {**_GAP, "eta": [2e-3, 1e-3, 5e-4, 2.5e-4], "seeds": 1024},
     "full": {**_GAP, "eta": [2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4], "seeds": 4096},
 }
+_SEARCH = {"activation": "h4", "k": 4, "delta": 0.5, "horizon": 10.0, "n_log": 200}
+_SEARCH_SIZES = {
+    "test": {**_SEARCH, "d": [16, 24, 32], "seeds": 8},
+    "quick": {**_SEARCH, "d": [32, 64, 128], "seeds": 16},
+    "standard": {**_SEARCH, "d": [32, 64, 128, 256], "seeds": 32},
+    "full": {**_SEARCH, "d": [64, 128, 256, 512, 1024], "seeds": 64},
+}
+_ETAD = {"beta": 0.8, "M": 8, "N": 4, "delta": 0.5, "t_factor": 2.0, "n_log": 40}
+_ETAD_SIZES = {
+    "test": {**_ETAD, "d": [16, 32, 64], "seeds": 8},
+    "quick": {**_ETAD, "d": [128, 512, 2048, 8192], "seeds": 16},
+    "standard": {**_ETAD, "d": [128, 512, 2048, 8192, 32768], "seeds": 32},
+    "full": {**_ETAD, "d": [128, 512, 2048, 8192, 32768, 131072], "seeds": 64},
+}
 _IE_SIZES = {s: {"n": len(IE_TABLE), "degree": 12} for s in SIZES}
 
 _REDUCED = "not run: needs the exact reduced-state SGD engine (issue 11) to reach the sizes the claim is about"
@@ -136,8 +152,10 @@ CLAIMS: tuple[Claim, ...] = (
         "single index, IE k: SGD escape needs n ≍ d^(k−1) samples at η ≍ d^(−k/2); the descent after it takes a "
         "vanishing fraction of the escape",
         "homogeneous SGD",
-        {},
+        _SEARCH_SIZES,
+        sc.claim_2_search,
         needs=_REDUCED,
+        requires="reduced",
     ),
     Claim(
         "3",
@@ -226,8 +244,10 @@ CLAIMS: tuple[Claim, ...] = (
         "BEVW SGD: η versus d",
         "β > 1/2: η^(−1) ≍ d·polylog d suffices (the SGD–flow gap stays bounded as d grows at η = δ/(d log d))",
         "quadratic SGD",
-        {},
+        _ETAD_SIZES,
+        sc.claim_9_eta_vs_d,
         needs=_REDUCED,
+        requires="reduced",
     ),
     Claim(
         "10",

@@ -13,7 +13,17 @@ import numpy as np
 from hermite._validate import check_choice, check_int
 
 from ._registry import SIZES, select_claims
+from ._sgd_claims import reduced_engine_available
 from ._stats import gate
+
+_REDUCED_CACHE: list[bool] = []
+
+
+def _reduced() -> bool:
+    if not _REDUCED_CACHE:
+        _REDUCED_CACHE.append(reduced_engine_available())
+    return _REDUCED_CACHE[0]
+
 
 __all__ = ["verify"]
 
@@ -129,7 +139,7 @@ def verify(
     for claim in selected:
         row = {"id": claim.id, "title": claim.title, "statement": claim.statement, "model": claim.model}
         t0 = time.perf_counter()
-        if claim.run is None:
+        if claim.run is None or (claim.requires == "reduced" and not _reduced()):
             row.update(
                 status="not run",
                 reason=claim.needs,
