@@ -115,7 +115,7 @@ _PLATEAU_SIZES = {
 _GAP = {"d": 24, "M": 4, "N": 2, "beta": 1.0, "t_max": 12.0, "n_log": 20}
 _GAP_SIZES = {
     "test": {**_GAP, "eta": [2e-3, 1e-3], "seeds": 64},
-    "quick": {**_GAP, "eta": [2e-3, 1e-3, 5e-4], "seeds": 256},
+    "quick": {**_GAP, "eta": [2e-3, 1e-3, 5e-4], "seeds": 512},
     "standard": {**_GAP, "eta": [2e-3, 1e-3, 5e-4, 2.5e-4], "seeds": 1024},
     "full": {**_GAP, "eta": [2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4], "seeds": 4096},
 }
