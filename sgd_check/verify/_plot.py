@@ -58,8 +58,11 @@ def _left(ax, row, pd):
         xk, yk = keys[0], keys[1]
         lab = ", ".join(f"{k}={c[k]:.3g}" for k in c if k in ("d", "M", "eta"))
         x, y = np.asarray(c[xk], dtype=float), np.asarray(c[yk], dtype=float)
-        if pd.get("loglog_fit") or kind.startswith("collapse"):
+        if pd.get("loglog_fit"):
             ax.plot(x, y, lw=1.2, label=lab)
+        elif kind.startswith("collapse"):
+            ok = x > 0
+            ax.semilogx(x[ok], y[ok], lw=1.2, label=lab)
         else:
             ok = (x > 0) & (y > 0)
             ax.loglog(x[ok], y[ok], lw=1.2, label=lab)
