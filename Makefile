@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs verify clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/shallowlaws demo $(DEMO_ARGS)
+
+# The talk's claims, gated with negative controls (docs/verify.md); quick size, ≤ 10 min on 2 cores.
+# One BLAS/OpenMP thread: threaded BLAS oversubscribes a shared 2-core box (an M=512, N=256 flow took 200 s so).
+verify: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out $(VERIFY_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -35,4 +40,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) shallowlaws-out .pytest_cache site
+	rm -rf $(VENV) shallowlaws-out verify-out .pytest_cache site

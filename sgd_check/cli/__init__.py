@@ -16,7 +16,15 @@ import sys
 __all__ = ["main", "build_parser"]
 
 # Modules registering subcommands, in the order they appear in ``--help``.
-_COMMAND_MODULES = ("_hermite_cmd", "_theory_cmd", "_simulate_cmd", "_check_cmd", "_demo_cmd", "_sweep_cmd")
+_COMMAND_MODULES = (
+    "_hermite_cmd",
+    "_theory_cmd",
+    "_simulate_cmd",
+    "_check_cmd",
+    "_demo_cmd",
+    "_sweep_cmd",
+    "_verify_cmd",
+)
 
 
 class _Parser(argparse.ArgumentParser):
