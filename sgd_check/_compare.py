@@ -188,9 +188,10 @@ class CheckData:
             "extra": self.extra,
             "schema": REPORT_SCHEMA_VERSION,
         }
-        tmp = path + ".tmp.npz"
-        np.savez_compressed(
-            tmp,
+        from ._outdir import write_npz
+
+        write_npz(
+            path,
             meta=np.array(json.dumps(to_jsonable(meta))),
             a=self.a,
             t=self.t,
@@ -201,7 +202,6 @@ class CheckData:
             flow_dir=self.flow_dir,
             diverged=self.diverged,
         )
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CheckData:
@@ -932,12 +932,9 @@ def to_jsonable(obj):
 
 def save_report(path: str | os.PathLike, report: dict) -> None:
     """Write ``report`` as JSON (NaN/inf → null), atomically (write then rename)."""
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(report), fh, indent=1, allow_nan=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    from ._outdir import write_json
+
+    write_json(path, to_jsonable(report))
 
 
 def load_report(path: str | os.PathLike) -> dict:

@@ -23,6 +23,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._outdir import atomic_path
+
 __all__ = ["plot_risk", "plot_staircase", "plot_emergence", "plot_summary", "render_all"]
 
 _SGD = "#1f5fa8"
@@ -264,6 +266,7 @@ def render_all(report: dict, out_dir: str | os.PathLike, *, pdf: bool = False, p
         fig = fn(report)
         for ext in ("png", "pdf") if pdf else ("png",):
             path = os.path.join(out_dir, f"{prefix}{name}.{ext}")
-            fig.savefig(path, dpi=160)
+            with atomic_path(path) as tmp:  # atomic: temporary file + os.replace
+                fig.savefig(tmp, dpi=160)
             paths.append(path)
     return paths

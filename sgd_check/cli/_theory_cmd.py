@@ -5,7 +5,6 @@ Thin wiring over the ``riccati`` public API: parse, validate, call, write JSON /
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -60,7 +59,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("--points", type=int, default=60, help="number of log-spaced times with --t-max (default 60)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and risk.png into DIR")
+    p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and theory.png into DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
     p.set_defaults(func=run)
 
 
@@ -230,6 +230,16 @@ class _HomView:
 def run(args) -> int:
     """Solve, then print / write the results; returns the exit status."""
     _validate_sizes(args)
+    if args.out:  # check, lock (and with --overwrite clear) the output folder before any work
+        from sgd_check._outdir import OutputFolder
+
+        params = {k: v for k, v in vars(args).items() if k not in ("func", "json", "out", "overwrite", "command")}
+        with OutputFolder(args.out, "theory", params, overwrite=args.overwrite) as folder:
+            return _run(args, folder)
+    return _run(args, None)
+
+
+def _run(args, folder) -> int:
     if args.model == "quadratic":
         sol, params, predicted, extra, arrays = _run_quadratic(args)
     else:
@@ -246,8 +256,8 @@ def run(args) -> int:
         "predicted": predicted,
         "fit": fit,
     }
-    if args.out:
-        _write_out(args.out, result, extra, arrays)
+    if folder is not None:
+        folder.add(_write_out(args.out, result, extra, arrays))
     if args.json:
         print_json(result)
     else:
@@ -262,18 +272,20 @@ def run(args) -> int:
             f"{predicted['time_exponent']}, fitted {fit.get('time_exponent')} on window {fit.get('window')}"
         )
         if args.out:
-            print(f"  wrote {os.path.join(args.out, 'theory.json')}, curves.npz, risk.png")
+            print(f"  wrote {os.path.join(args.out, 'theory.json')}, curves.npz, theory.png")
     return 0
 
 
-def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
+def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> list[str]:
+    """Write theory.json, curves.npz and theory.png atomically (``sgd_check._outdir``); return the paths."""
     from riccati._plot import plot_theory
+    from sgd_check._outdir import atomic_path, write_json, write_npz
 
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "theory.json"), "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(result), fh, indent=2, allow_nan=False, ensure_ascii=False)
-    np.savez(
-        os.path.join(out, "curves.npz"),
+    paths = [os.path.join(out, n) for n in ("theory.json", "curves.npz", "theory.png")]
+    write_json(paths[0], to_jsonable(result), indent=2)
+    write_npz(
+        paths[1],
+        compressed=False,
         t=result["t"],
         risk=result["risk"],
         emergence_times=result["emergence_times"],
@@ -288,13 +300,15 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
         tg, vals = anchored_power_law(result["t"], result["risk"], pred["time_exponent"], fit["window"])
         power = (tg, vals, f"predicted t^{pred['time_exponent']:.3g} (fit: {fit['time_exponent']:.3g})")
     p = result["params"]
-    plot_theory(
-        os.path.join(out, "risk.png"),
-        result["t"],
-        result["risk"],
-        floor=result["floor"],
-        emergence_times=result["emergence_times"],
-        power_law=power,
-        title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
-        time_unit=result["time_unit"],
-    )
+    with atomic_path(paths[2]) as tmp:
+        plot_theory(
+            tmp,
+            result["t"],
+            result["risk"],
+            floor=result["floor"],
+            emergence_times=result["emergence_times"],
+            power_law=power,
+            title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
+            time_unit=result["time_unit"],
+        )
+    return paths
