@@ -141,5 +141,7 @@ def run(args) -> int:
         print_json(report)
     else:
         print(format_checks(report))
+        if report.get("comparison", {}).get("note"):
+            print(f"note: {report['comparison']['note']}")
         print(f"wrote {os.path.join(out, 'report.json')}, data.npz and figures (risk, staircase, emergence, summary)")
     return 0 if report["verdict"]["pass"] else 1

@@ -9,7 +9,12 @@ import sys
 
 import numpy as np
 
-__all__ = ["to_jsonable", "print_json", "parse_times"]
+__all__ = ["to_jsonable", "print_json", "parse_times", "MAX_POINTS", "MAX_TIME"]
+
+#: Most time points a grid may hold, and the latest time (flow time far beyond any emergence; the ODE solvers
+#: cannot step to 1e300 and float64 curves carry no information there).
+MAX_POINTS = 100_000
+MAX_TIME = 1e12
 
 
 def to_jsonable(obj):
@@ -63,12 +68,14 @@ def parse_times(text: str) -> np.ndarray:
             a, b, n = float(a), float(b), int(n)
             if not (a > 0 and b > a and n >= 2):
                 raise ValueError(f"`times`={text!r} needs 0 < START < STOP and NUM ≥ 2; {forms}")
+            _check_grid(text, b, n, forms)
             t = np.geomspace(a, b, n)
         elif ":" in s:
             a, b, n = s.split(":")
             a, b, n = float(a), float(b), int(n)
             if not (b > a and n >= 2):
                 raise ValueError(f"`times`={text!r} needs START < STOP and NUM ≥ 2; {forms}")
+            _check_grid(text, b, n, forms)
             t = np.linspace(a, b, n)
         else:
             t = np.array([float(v) for v in s.split(",") if v.strip()], dtype=np.float64)
@@ -76,8 +83,17 @@ def parse_times(text: str) -> np.ndarray:
         if str(exc).startswith("`times`"):
             raise
         raise ValueError(f"`times`={text!r} is not a time grid; {forms}") from None
+    if t.size:
+        _check_grid(text, float(np.max(t)), t.size, forms)
     if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"`times`={text!r} must contain finite values ≥ 0; {forms}")
     if np.any(np.diff(t) <= 0):
         raise ValueError(f"`times`={text!r} must be strictly increasing; {forms}")
     return t.astype(np.float64)
+
+
+def _check_grid(text: str, stop: float, n: int, forms: str) -> None:
+    if n > MAX_POINTS:
+        raise ValueError(f"`times`={text!r} has {n} points: at most {MAX_POINTS} are allowed; use fewer points")
+    if not stop <= MAX_TIME:
+        raise ValueError(f"`times`={text!r} reaches t = {stop:g}: the latest allowed time is {MAX_TIME:g}; {forms}")
