@@ -51,8 +51,8 @@ def log_schedule(steps: int, n_log: int) -> np.ndarray:
 #: Largest accepted number of SGD steps (beyond it the log schedule leaves int64 and no run could finish).
 MAX_STEPS = 10**12
 #: Largest accepted step size: finite in float32 with room to spare; SGD on either model diverges at the first
-#: step long before it (the stable η is O(1/d)), so this only stops values that cannot be represented.
-MAX_ETA = 1e3
+#: step long before it (the stable η is O(1/d)), so this only stops values whose squares leave float32.
+MAX_ETA = 1e6
 
 
 def steps_for_time(t_max: float, time_per_step: float) -> int:

@@ -6,6 +6,7 @@ Thin wiring over ``sgd_check.simulate``: parse, build the validated config, run,
 from __future__ import annotations
 
 import argparse
+import os
 
 __all__ = ["register", "run"]
 
@@ -117,6 +118,10 @@ def run(args) -> int:
 
         params = config_params(cfg)
         with OutputFolder(args.out, "simulate", params, resume=args.resume, overwrite=args.overwrite) as folder:
+            if args.resume:  # a damaged or foreign checkpoint is refused now, before compiling anything
+                from sgd_check import _checkpoint
+
+                _checkpoint.load(os.path.join(args.out, "checkpoint.npz"), params)
             res = simulate(cfg, out=args.out, resume=args.resume, progress=not (args.quiet or args.json))
             folder.add("checkpoint.npz")
             paths = save_result(res, args.out)
