@@ -287,8 +287,8 @@ def _build(node: ast.AST, depth: int):
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise _Refused(
-                f"calls a {type(node.func).__name__} expression: only the allowed functions may be called by name, "
-                f"e.g. exp(z); {_HINT}"
+                f"calls the result of Python syntax ({type(node.func).__name__}): only the allowed functions may be "
+                f"called, by name, e.g. exp(z); {_HINT}"
             )
         if node.func.id not in _FUNCTIONS:
             what = node.func.id
