@@ -6,9 +6,9 @@ Hermite polynomial of degree K), a Python/JAX callable, or an existing ``Activat
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
-import tokenize
 from collections.abc import Callable
 
 import jax
@@ -63,15 +63,6 @@ def _named_table():
 
 _NAMED = _named_table()
 _HERMITE_NAME = re.compile(r"^(He|h)(\d+)$")
-
-# Functions a string may call besides sympy's own.
-_LOCALS = {
-    "z": Z,
-    "relu": lambda x: sp.Max(x, 0),
-    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
-    "softplus": lambda x: sp.log(1 + sp.exp(x)),
-    "gelu": lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
-}
 
 _JAX_MODULES = [
     {
@@ -160,22 +151,187 @@ def _grad_dfn(fn: Callable) -> Callable:
     return d
 
 
-def _parse_string(text: str) -> sp.Expr:
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+# Functions a string may call: a fixed whitelist (the string is parsed with ``ast`` and the sympy expression
+# is built node by node; it is never evaluated as Python). Names map to sympy callables.
+_FUNCTIONS = {
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "cbrt": sp.cbrt,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "asin": sp.asin,
+    "acos": sp.acos,
+    "atan": sp.atan,
+    "asinh": sp.asinh,
+    "acosh": sp.acosh,
+    "atanh": sp.atanh,
+    "erf": sp.erf,
+    "erfc": sp.erfc,
+    "Abs": sp.Abs,
+    "abs": sp.Abs,
+    "sign": sp.sign,
+    "Heaviside": sp.Heaviside,
+    "DiracDelta": sp.DiracDelta,
+    "Max": sp.Max,
+    "Min": sp.Min,
+    "floor": sp.floor,
+    "ceiling": sp.ceiling,
+    "Piecewise": sp.Piecewise,
+    "relu": lambda x: sp.Max(x, 0),
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+    "softplus": lambda x: sp.log(1 + sp.exp(x)),
+    "gelu": lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
+}
+# Argument counts (min, max); None = any number ≥ min.
+_ARITY = {"Max": (1, None), "Min": (1, None), "Piecewise": (1, None), "Heaviside": (1, 2), "log": (1, 2)}
+_CONSTANTS = {"z": Z, "pi": sp.pi, "E": sp.E, "True": sp.true, "False": sp.false}
+_BINOPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: None,  # checked in _pow
+    ast.BitAnd: lambda a, b: sp.And(a, b),  # conditions of Piecewise: (z > 0) & (z < 1)
+    ast.BitOr: lambda a, b: sp.Or(a, b),
+}
+_COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
+#: Longest accepted expression string (characters) and deepest accepted expression tree.
+MAX_SPEC_LENGTH = 500
+MAX_SPEC_DEPTH = 40
+_MAX_POWER_BITS = 20000  # |exponent| · bits(base) for an exact rational power: keeps 9**9**9 from hanging
+_HINT = "write σ in z, e.g. 'Max(z,0)', 'tanh(z)', 'Abs(z)**3', 'exp(z/2)', or a name such as 'relu', 'h4'"
 
+
+class _Refused(ValueError):
+    pass
+
+
+def _parse_string(text: str) -> sp.Expr:
+    """Parse ``text`` into a sympy expression without evaluating it as Python (whitelist of node kinds/names)."""
     if not text.strip():
         raise ValueError("`spec`='' is empty: give an expression in z such as 'Max(z,0)' or a name such as 'relu'")
-    try:
-        expr = parse_expr(text, local_dict=dict(_LOCALS), transformations=standard_transformations)
-    except (SyntaxError, tokenize.TokenError) as exc:
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if len(text) > MAX_SPEC_LENGTH:
         raise ValueError(
-            f"`spec`={text!r} is not a valid expression ({type(exc).__name__}); write σ in z with sympy syntax, "
-            "e.g. 'Max(z,0)', 'tanh(z)', 'Abs(z)**3', 'exp(z/2)', or a name such as 'relu', 'h4'"
-        ) from None
-    except Exception as exc:  # sympy raises many kinds (TypeError, AttributeError, ...) for malformed input
+            f"`spec`={shown!r} is {len(text)} characters long: at most {MAX_SPEC_LENGTH} are accepted; "
+            "simplify the expression"
+        )
+    if not text.isprintable():
+        raise ValueError(f"`spec`={shown!r} contains non-printable characters; {_HINT}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise ValueError(f"`spec`={shown!r} is not a valid expression ({type(exc).__name__}); {_HINT}") from None
+    try:
+        expr = _build(tree.body, 0)
+    except _Refused as exc:
+        raise ValueError(f"`spec`={shown!r} {exc}") from None
+    except RecursionError:
+        raise ValueError(f"`spec`={shown!r} is nested too deeply; simplify the expression") from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:  # sympy refusing e.g. Max(True)
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"`spec`={text!r} could not be parsed ({msg}); write σ in z with sympy syntax") from None
+        raise ValueError(f"`spec`={shown!r} could not be built ({msg}); {_HINT}") from None
     return expr
+
+
+def _build(node: ast.AST, depth: int):
+    if depth > MAX_SPEC_DEPTH:
+        raise _Refused(f"is nested deeper than {MAX_SPEC_DEPTH} levels; simplify the expression")
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool):  # conditions of Piecewise: (0, True)
+            return sp.true if v else sp.false
+        if not isinstance(v, int | float):
+            raise _Refused(f"contains the literal {v!r}: only real numbers are allowed; {_HINT}")
+        if isinstance(v, float):
+            if not np.isfinite(v):
+                raise _Refused(f"contains the number {v!r}, which is not finite in float64; use a smaller number")
+            return sp.Float(repr(v))
+        return sp.Integer(v)
+    if isinstance(node, ast.Name):
+        name = node.id
+        if name in _CONSTANTS:
+            return _CONSTANTS[name]
+        m = _HERMITE_NAME.match(name)
+        if m and int(m.group(2)) <= 200:
+            return sp.Symbol(name)  # substituted by _check_expr
+        if name in _FUNCTIONS:
+            raise _Refused(f"uses the function {name} without calling it; write e.g. {name}(z)")
+        raise _Refused(
+            f"uses unknown symbol(s) {name}; σ must be a function of z only (known constants: pi, E), "
+            "with numbers substituted for parameters"
+        )
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.USub):
+            return -_build(node.operand, depth + 1)
+        if isinstance(node.op, ast.UAdd):
+            return _build(node.operand, depth + 1)
+        raise _Refused(f"uses the operator {type(node.op).__name__}: only + - * / ** are allowed; {_HINT}")
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            hint = " (use ** for powers)" if isinstance(node.op, ast.BitXor) else ""
+            raise _Refused(f"uses the operator {type(node.op).__name__}{hint}: only + - * / ** are allowed")
+        a, b = _build(node.left, depth + 1), _build(node.right, depth + 1)
+        if isinstance(node.op, ast.Pow):
+            return _pow(a, b)
+        return _BINOPS[type(node.op)](a, b)
+    if isinstance(node, ast.Compare):
+        if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
+            raise _Refused("uses a comparison other than one of <, <=, >, >= between two terms; e.g. 'z > 1'")
+        return _COMPARE[type(node.ops[0])](_build(node.left, depth + 1), _build(node.comparators[0], depth + 1))
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise _Refused(
+                f"calls the result of Python syntax ({type(node.func).__name__}): only the allowed functions may be "
+                f"called, by name, e.g. exp(z); {_HINT}"
+            )
+        if node.func.id not in _FUNCTIONS:
+            what = node.func.id
+            raise _Refused(
+                f"uses unknown function(s) {what}; allowed functions: {', '.join(sorted(_FUNCTIONS))}"
+                " (and the symbols HeK/hK)"
+            )
+        name = node.func.id
+        if node.keywords:
+            raise _Refused(f"passes keyword arguments to {name}: only positional arguments are allowed")
+        lo, hi = _ARITY.get(name, (1, 1))
+        n = len(node.args)
+        if n < lo or (hi is not None and n > hi):
+            want = f"{lo}" if hi == lo else (f"{lo} or more" if hi is None else f"{lo} to {hi}")
+            raise _Refused(f"calls {name} with {n} argument(s): it takes {want}")
+        if name == "Piecewise":
+            pieces = []
+            for arg in node.args:
+                if not isinstance(arg, ast.Tuple) or len(arg.elts) != 2:
+                    raise _Refused("calls Piecewise with a piece that is not (value, condition)")
+                pieces.append((_build(arg.elts[0], depth + 2), _build(arg.elts[1], depth + 2)))
+            return sp.Piecewise(*pieces)
+        args = [_build(arg, depth + 1) for arg in node.args]
+        return _FUNCTIONS[name](*args)
+    kind = type(node).__name__
+    raise _Refused(
+        f"contains Python syntax that is not allowed ({kind}): only numbers, z, "
+        f"pi, E, + - * / **, comparisons and calls of the allowed functions are accepted; {_HINT}"
+    )
+
+
+def _pow(base, exp):
+    if isinstance(exp, sp.Number) and isinstance(base, sp.Number):
+        if isinstance(base, sp.Rational) and isinstance(exp, sp.Integer):
+            bits = max(int(base.p).bit_length(), int(base.q).bit_length(), 1) * abs(int(exp))
+            if bits > _MAX_POWER_BITS:
+                raise _Refused("contains a power whose exact value has too many digits; use a smaller number")
+    elif isinstance(exp, sp.Number) and abs(exp) > 1000:
+        raise _Refused(f"raises to the power {exp}: exponents must satisfy |p| ≤ 1000")
+    out = base**exp
+    if isinstance(out, sp.Pow) and isinstance(out.exp, sp.Number) and abs(out.exp) > 1000:
+        raise _Refused(f"raises to the power {out.exp}: exponents must satisfy |p| ≤ 1000")
+    return out
 
 
 def _check_expr(expr, label: str) -> sp.Expr:
@@ -205,6 +361,11 @@ def _check_expr(expr, label: str) -> sp.Expr:
             f"`spec`={label!r} uses {' and '.join(parts)}; σ must be a function of z only, built from sympy "
             "functions (exp, tanh, erf, Max, Abs, sign, Heaviside, Piecewise, ...) or relu/sigmoid/softplus/gelu, "
             "with numbers substituted for parameters"
+        )
+    if expr.has(sp.DiracDelta):
+        raise ValueError(
+            f"`spec`={label!r} contains DiracDelta, a distribution rather than a function: E[σ²] = ∞ under N(0,1), "
+            "so it has no Hermite expansion and cannot be an activation; use e.g. Heaviside(z) or exp(-z**2/2)"
         )
     if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
         raise ValueError(f"`spec`={label!r} is not a finite real function of z; give a real-valued expression")

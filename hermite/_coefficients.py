@@ -15,9 +15,9 @@ from math import factorial, sqrt
 import numpy as np
 import sympy as sp
 
-from ._activation import Activation, activation
+from ._activation import Activation, Z, activation
 from ._exact import NotSquareIntegrable, exact_coefficients
-from ._numeric import check_l2, gh_coefficients
+from ._numeric import _eval, check_l2, gh_coefficients
 from ._validate import check_choice, check_int, check_real
 
 __all__ = ["HermiteCoefficients", "coefficients", "information_exponent", "MAX_DEGREE"]
@@ -108,6 +108,59 @@ def _label(act: Activation) -> str:
     return act.name
 
 
+def _check_regular(act: Activation) -> None:
+    """Raise ValueError naming the reason when σ's expression is not a function with finite values on R.
+
+    (``activation`` already refuses ``DiracDelta``, a distribution.) Refused here: NaN values, and a real
+    point z₀ where |σ| → ∞ (a pole such as 1/z or 1/z², a log singularity, tan's poles). Near z₀,
+    |σ| ~ |z − z₀|^(−p): p ≥ 1/2 means E[σ²] = ∞; smaller p is square-integrable but unbounded, which
+    Gauss–Hermite quadrature cannot resolve, so it is refused too. Removable points (sin(z)/z at 0) are
+    accepted when sympy finds finite, equal one-sided limits.
+    """
+    expr = act.expr
+    if expr is None:
+        return
+    label = _label(act)
+    _eval(act.numpy, np.array([-19.0, -3.0, -1.0, -0.5, 0.5, 1.0, 3.0, 19.0]), label)  # NaN (log(z)) named first
+    try:
+        with _time_limit(EXACT_TIME_LIMIT):
+            points = sp.singularities(expr, Z, sp.S.Reals)
+    except _Timeout:
+        return
+    except Exception:  # sympy cannot decide for this expression: leave it to the numeric checks
+        return
+    if points is sp.S.EmptySet:
+        return
+    if not isinstance(points, sp.FiniteSet):
+        raise ValueError(
+            f"σ={label} has infinitely many real singularities ({points}): |σ| is unbounded there, so E[σ²] is "
+            "infinite or cannot be computed; σ must be finite on R"
+        )
+    for z0 in sorted(points, key=lambda p: float(p)):
+        reason = _singular_at(expr, z0)
+        if reason:
+            raise ValueError(f"σ={label} is singular at z={z0}: {reason}; σ must be finite on R (fix σ)")
+
+
+def _singular_at(expr, z0) -> str | None:
+    try:
+        with _time_limit(EXACT_TIME_LIMIT):
+            lims = [sp.limit(expr, Z, z0, d) for d in ("+", "-")]
+            if all(v.is_finite and v.is_real for v in lims) and sp.simplify(lims[0] - lims[1]) == 0:
+                return None  # removable; the numeric value at z0 itself is never sampled by the rules
+            p = -sp.limit(sp.log(sp.Abs(expr)) / sp.log(sp.Abs(Z - z0)), Z, z0, "+")
+    except Exception:
+        return "|σ| is unbounded there (a pole or a jump to ±∞)"
+    if p.is_number and p.is_finite and p >= sp.Rational(1, 2):
+        return f"|σ| grows like |z − z₀|^(−{p}) there, so E[σ²] = ∞ under N(0,1) and σ has no Hermite expansion in L²"
+    if p.is_number and p.is_finite and p > 0:
+        return (
+            f"|σ| grows like |z − z₀|^(−{p}) there: square-integrable but unbounded, which the quadrature cannot "
+            "resolve"
+        )
+    return "|σ| is unbounded there (a logarithmic or other singularity)"
+
+
 def _exact_or_none(act: Activation, K: int):
     if act.expr is None:
         return None, "callable: no expression"
@@ -149,6 +202,7 @@ def coefficients(spec, degree: int, basis: str = "He", *, exact: bool = True) ->
     check_choice("basis", basis, ("He", "h"), fix="He = monic probabilists' Hermite, h = orthonormal")
     act = activation(spec)
     label = _label(act)
+    _check_regular(act)
     ex, how = (None, "exact routes skipped") if not exact else _exact_or_none(act, K)
     if ex is not None:
         vals = np.array([float(sp.N(e, 30)) for e in ex])

@@ -39,6 +39,7 @@ import dataclasses
 import json
 import math
 import os
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,9 +189,10 @@ class CheckData:
             "extra": self.extra,
             "schema": REPORT_SCHEMA_VERSION,
         }
-        tmp = path + ".tmp.npz"
-        np.savez_compressed(
-            tmp,
+        from ._outdir import write_npz
+
+        write_npz(
+            path,
             meta=np.array(json.dumps(to_jsonable(meta))),
             a=self.a,
             t=self.t,
@@ -201,7 +203,6 @@ class CheckData:
             flow_dir=self.flow_dir,
             diverged=self.diverged,
         )
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CheckData:
@@ -210,12 +211,16 @@ class CheckData:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no saved check data at {path!r}: run `shallowlaws check ... --out DIR` first")
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 arrays = {k: z[k] for k in ("a", "t", "steps", "sgd_risk", "flow_risk", "sgd_dir", "flow_dir")}
                 diverged = z["diverged"]
-        except (KeyError, ValueError, OSError) as exc:
-            raise ValueError(f"{path!r} is not check data written by shallowlaws ({exc})") from None
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
+            why = "empty file" if os.path.getsize(path) == 0 else type(exc).__name__
+            raise ValueError(
+                f"{path!r} is not check data written by shallowlaws ({why}: truncated or corrupted); rerun "
+                "`shallowlaws check ... --out DIR --overwrite` to write it again"
+            ) from None
         return cls(
             model=meta["model"],
             params=meta["params"],
@@ -472,6 +477,30 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
     if S == 0:
         comparison["note"] = "every seed diverged; nothing to compare"
         return _assemble(data, comparison, checks, n_staircase)
+
+    # ---- is the run long enough to judge? the flow must have moved: its mean risk fell by ≥ 10 %, or some
+    # direction's overlap crossed 1/2. Otherwise every gap is trivially small and a PASS would mean nothing.
+    fr_mean = data.flow_risk[alive].mean(axis=0)
+    drop = float((fr_mean[0] - fr_mean[-1]) / fr_mean[0]) if fr_mean[0] > 0 else 0.0
+    fd = data.flow_dir[alive]
+    crossed = bool(np.any((fd[:, 0, :] < 0.5) & (np.nanmax(fd, axis=1) >= 0.5)))
+    long_enough = drop >= 0.1 or crossed
+    if not long_enough:
+        comparison["note"] = (
+            f"run too short to judge: the exact flow's risk fell by {drop:.1%} (need ≥ 10 %) and no direction "
+            "emerged by t_end; raise --steps or --t-max"
+        )
+    checks.append(
+        _check(
+            "run_long_enough",
+            long_enough,
+            drop,
+            0.1,
+            "the exact flow's mean risk must fall by ≥ 10 % of its initial value, or some direction's overlap "
+            "cross 1/2, before t_end: otherwise SGD and flow have not moved and a small gap says nothing; "
+            "raise --steps or --t-max",
+        )
+    )
 
     # ---- gap SGD − flow, per-seed paired ------------------------------------------------------------------
     D = sr - fr  # (S, T)
@@ -932,12 +961,9 @@ def to_jsonable(obj):
 
 def save_report(path: str | os.PathLike, report: dict) -> None:
     """Write ``report`` as JSON (NaN/inf → null), atomically (write then rename)."""
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(report), fh, indent=1, allow_nan=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    from ._outdir import write_json
+
+    write_json(path, to_jsonable(report))
 
 
 def load_report(path: str | os.PathLike) -> dict:

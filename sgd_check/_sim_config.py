@@ -48,10 +48,23 @@ def log_schedule(steps: int, n_log: int) -> np.ndarray:
     return np.concatenate([[0], pts]).astype(np.int64)
 
 
+#: Largest accepted number of SGD steps (beyond it the log schedule leaves int64 and no run could finish).
+MAX_STEPS = 10**12
+#: Largest accepted step size: finite in float32 with room to spare; SGD on either model diverges at the first
+#: step long before it (the stable η is O(1/d)), so this only stops values whose squares leave float32.
+MAX_ETA = 1e6
+
+
 def steps_for_time(t_max: float, time_per_step: float) -> int:
     """Smallest number of SGD steps whose flow time ``steps · time_per_step`` reaches ``t_max``."""
     t_max = check_real("t_max", t_max, lo=0.0, lo_open=True, fix="give a positive flow time")
-    return max(1, math.ceil(t_max / time_per_step - 1e-9))
+    steps = t_max / time_per_step
+    if not steps <= MAX_STEPS:
+        raise ValueError(
+            f"`t_max`={t_max:g} needs {steps:.3g} SGD steps of flow time {time_per_step:.3g}: more than the "
+            f"{MAX_STEPS:.0e} allowed; lower --t-max or raise --eta"
+        )
+    return max(1, math.ceil(steps - 1e-9))
 
 
 def _common_checks(cfg) -> None:
@@ -63,9 +76,17 @@ def _common_checks(cfg) -> None:
     object.__setattr__(cfg, "N", N)
     object.__setattr__(cfg, "beta", check_real("beta", cfg.beta, lo=0.0, fix="use a power-law exponent β ≥ 0"))
     object.__setattr__(
-        cfg, "eta", check_real("eta", cfg.eta, lo=0.0, lo_open=True, fix="the step size η must be positive")
+        cfg,
+        "eta",
+        check_real(
+            "eta", cfg.eta, lo=0.0, lo_open=True, hi=MAX_ETA, fix=f"the step size η must be in (0, {MAX_ETA:g}]"
+        ),
     )
-    object.__setattr__(cfg, "steps", check_int("steps", cfg.steps, lo=1, fix="run at least one SGD step"))
+    object.__setattr__(
+        cfg,
+        "steps",
+        check_int("steps", cfg.steps, lo=1, hi=MAX_STEPS, fix="run at least one SGD step and at most 10^12"),
+    )
     object.__setattr__(cfg, "batch", check_int("batch", cfg.batch, lo=1, fix="the batch size B must be ≥ 1"))
     object.__setattr__(cfg, "seeds", check_int("seeds", cfg.seeds, lo=1, fix="simulate at least one seed"))
     object.__setattr__(cfg, "seed", check_int("seed", cfg.seed, lo=0, hi=2**32 - 1, fix="use a seed in [0, 2^32)"))

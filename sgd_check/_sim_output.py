@@ -1,13 +1,15 @@
 """Write a simulation's results as data: ``result.npz`` (curves, overlaps, initial states), ``result.json``
-(configuration, software versions, seeds, summary) and ``risk.png`` (drawn by ``_sim_plot``, no numerics)."""
+(configuration, software versions, seeds, summary) and ``result.png`` (drawn by ``_sim_plot``, no numerics).
+
+Every file is written atomically (``_outdir``: temporary file in the same folder, fsync, ``os.replace``)."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
+from ._outdir import atomic_path, write_json, write_npz
 from ._simulate import SimulationResult, software_versions
 
 __all__ = ["save_result"]
@@ -37,17 +39,15 @@ def save_result(res: SimulationResult, out: str, *, plot: bool = True) -> dict[s
             arrays[name] = np.asarray(v)
     arrays.update({k: np.asarray(v) for k, v in res.initial_state.items()})
     paths = {"npz": os.path.join(out, "result.npz"), "json": os.path.join(out, "result.json")}
-    tmp = paths["npz"] + ".tmp"
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-    os.replace(tmp, paths["npz"])
+    write_npz(paths["npz"], **arrays)
     meta = {"summary": res.summary(), "versions": software_versions(), "npz_keys": sorted(arrays)}
-    with open(paths["json"], "w") as fh:
-        json.dump(_clean(meta), fh, indent=1, allow_nan=False)
+    write_json(paths["json"], _clean(meta))
     if plot:
         from ._sim_plot import plot_result
 
-        paths["plot"] = plot_result(res, os.path.join(out, "risk.png"))
+        paths["plot"] = os.path.join(out, "result.png")
+        with atomic_path(paths["plot"]) as tmp:
+            plot_result(res, tmp)
     return paths
 
 

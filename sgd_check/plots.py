@@ -23,6 +23,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._outdir import atomic_path
+
 __all__ = ["plot_risk", "plot_staircase", "plot_emergence", "plot_summary", "render_all"]
 
 _SGD = "#1f5fa8"
@@ -262,8 +264,41 @@ def render_all(report: dict, out_dir: str | os.PathLike, *, pdf: bool = False, p
         ("summary", plot_summary),
     ):
         fig = fn(report)
+        _drawable(fig)
         for ext in ("png", "pdf") if pdf else ("png",):
             path = os.path.join(out_dir, f"{prefix}{name}.{ext}")
-            fig.savefig(path, dpi=160)
+            with atomic_path(path) as tmp:  # atomic: temporary file + os.replace
+                fig.savefig(tmp, dpi=160)
             paths.append(path)
     return paths
+
+
+def _drawable(fig) -> None:
+    """Make ``fig`` drawable: a log axis with no positive finite data (a run too short to show anything, e.g.
+    no direction emerged) is switched to linear and says so, instead of matplotlib refusing to draw."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    try:
+        canvas.draw()
+        return
+    except ValueError as exc:
+        if "log-scaled" not in str(exc):
+            raise
+    for ax in fig.axes:
+        lim = ax.dataLim
+        for scale, lo, hi, set_scale in (
+            (ax.get_xscale(), lim.x0, lim.x1, ax.set_xscale),
+            (ax.get_yscale(), lim.y0, lim.y1, ax.set_yscale),
+        ):
+            if scale == "log" and not (np.isfinite(lo) and np.isfinite(hi) and hi > 0):
+                set_scale("linear")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "nothing positive to draw on a log scale:\nthe run is too short to show this",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="0.4",
+                )
+    canvas.draw()

@@ -96,6 +96,22 @@ def test_cli_far_too_large_eta_fails_with_status_1(run_cli, tmp_path):
     assert "verdict: FAIL" in stdout
 
 
+# ---- a run too short to judge (issue 8 item 7) ----------------------------------------------------------
+def test_short_check_says_so_and_draws(run_cli, tmp_path):
+    out = tmp_path / "c"
+    # the issue's `--d 16 --M 2 --N 2 --eta 1e-3 --steps 10`, at the sizes of tests/test_check.py (shared compile)
+    argv = ["check", "quadratic", "--d", 32, "--M", 4, "--N", 4, "--eta", 1e-3, "--steps", 10, "--seeds", 3]
+    argv += ["--n-log", 40, "--quiet"]
+    status, text, err = run_cli(*argv, "--out", out)
+    assert status == 1, err
+    assert "too short" in text
+    report = json.loads((out / "report.json").read_text())
+    gate = {c["name"]: c for c in report["verdict"]["checks"]}["run_long_enough"]
+    assert gate["pass"] is False and gate["gated"] and report["verdict"]["pass"] is False
+    for name in ("risk", "staircase", "emergence", "summary"):
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize(
     "argv, needle",
     [

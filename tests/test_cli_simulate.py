@@ -59,7 +59,7 @@ def test_t_max_out_and_resume(run_cli, tmp_path):
     assert status == 0, err
     steps = int(np.ceil(3.0 / (4 / np.sqrt(3) * 4e-3)))  # 325 steps: two chunks of 256, one checkpoint
     assert f"steps={steps}" in text
-    for name in ("result.npz", "result.json", "risk.png"):
+    for name in ("result.npz", "result.json", "result.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     with np.load(os.path.join(out, "result.npz")) as z:
         assert z["Y0"].shape == (3, 3, 3) and z["risk"].shape[0] == 3 and z["G_diag"].shape[2] == 3

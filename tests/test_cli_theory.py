@@ -62,7 +62,7 @@ def test_quadratic_out_dir_and_init_overlap(run_cli, tmp_path):
         out,
     )
     assert status == 0, err
-    assert (out / "theory.json").exists() and (out / "risk.png").stat().st_size > 1000
+    assert (out / "theory.json").exists() and (out / "theory.png").stat().st_size > 1000
     data = np.load(out / "curves.npz")
     sol = riccati.quadratic_flow(riccati.teacher_coefficients(1.0, 6), Y0, [0, 1, 10, 100, 1000])
     np.testing.assert_allclose(data["risk"], sol.risk, atol=1e-14)

@@ -81,6 +81,7 @@ def register(subparsers) -> None:
     p.add_argument("--from-dir", dest="from_dir", metavar="DIR", help="re-render report and plots from DIR/data.npz")
     add_run_arguments(p)
     p.add_argument("--out", default=None, help="output folder (default ./shallowlaws-out/check-MODEL)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -112,21 +113,38 @@ def _num(x) -> str:
     return f"{x:.3g}"
 
 
+_FIGS = ("risk", "staircase", "emergence", "summary")
+
+
 def run(args) -> int:
     from sgd_check._compare import check, check_from_dir
+    from sgd_check._outdir import OutputFolder
 
     if args.from_dir:
-        report = check_from_dir(args.from_dir, pdf=args.pdf)
+        if not os.path.isdir(args.from_dir):
+            raise FileNotFoundError(f"`--from-dir`={args.from_dir!r} is not a folder; give the --out folder of a check")
+        with OutputFolder(args.from_dir, "check", resume=True, flag="--from-dir"):
+            report = check_from_dir(args.from_dir, pdf=args.pdf)
         out = args.from_dir
     else:
         if args.model is None:
             raise ValueError("`model` is required: `shallowlaws check quadratic|homogeneous ...` or `--from-dir DIR`")
         cfg = config_from_args(args.model, args)
+        from ._common import check_resources
+
+        check_resources(cfg)
         out = args.out or os.path.join("shallowlaws-out", f"check-{args.model}")
-        report = check(cfg, out=out, time_map_factor=args.time_map_factor, pdf=args.pdf, progress=not args.quiet)
+        from sgd_check._simulate import config_params
+
+        params = dict(config_params(cfg), time_map_factor=args.time_map_factor)
+        with OutputFolder(out, "check", params, overwrite=args.overwrite) as folder:
+            report = check(cfg, out=out, time_map_factor=args.time_map_factor, pdf=args.pdf, progress=not args.quiet)
+            folder.add("report.json", "data.npz", *(f"{n}.{e}" for n in _FIGS for e in ("png", "pdf")))
     if args.json:
         print_json(report)
     else:
         print(format_checks(report))
+        if report.get("comparison", {}).get("note"):
+            print(f"note: {report['comparison']['note']}")
         print(f"wrote {os.path.join(out, 'report.json')}, data.npz and figures (risk, staircase, emergence, summary)")
     return 0 if report["verdict"]["pass"] else 1

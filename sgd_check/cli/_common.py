@@ -5,11 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 
 import numpy as np
 
-__all__ = ["to_jsonable", "print_json", "parse_times"]
+__all__ = ["to_jsonable", "print_json", "parse_times", "MAX_POINTS", "MAX_TIME"]
+
+#: Most time points a grid may hold, and the latest time (flow time far beyond any emergence; the ODE solvers
+#: cannot step to 1e300 and float64 curves carry no information there).
+MAX_POINTS = 100_000
+MAX_TIME = 1e12
 
 
 def to_jsonable(obj):
@@ -63,12 +69,14 @@ def parse_times(text: str) -> np.ndarray:
             a, b, n = float(a), float(b), int(n)
             if not (a > 0 and b > a and n >= 2):
                 raise ValueError(f"`times`={text!r} needs 0 < START < STOP and NUM ≥ 2; {forms}")
+            _check_grid(text, b, n, forms)
             t = np.geomspace(a, b, n)
         elif ":" in s:
             a, b, n = s.split(":")
             a, b, n = float(a), float(b), int(n)
             if not (b > a and n >= 2):
                 raise ValueError(f"`times`={text!r} needs START < STOP and NUM ≥ 2; {forms}")
+            _check_grid(text, b, n, forms)
             t = np.linspace(a, b, n)
         else:
             t = np.array([float(v) for v in s.split(",") if v.strip()], dtype=np.float64)
@@ -76,8 +84,79 @@ def parse_times(text: str) -> np.ndarray:
         if str(exc).startswith("`times`"):
             raise
         raise ValueError(f"`times`={text!r} is not a time grid; {forms}") from None
+    if t.size:
+        _check_grid(text, float(np.max(t)), t.size, forms)
     if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"`times`={text!r} must contain finite values ≥ 0; {forms}")
     if np.any(np.diff(t) <= 0):
         raise ValueError(f"`times`={text!r} must be strictly increasing; {forms}")
     return t.astype(np.float64)
+
+
+def _check_grid(text: str, stop: float, n: int, forms: str) -> None:
+    if n > MAX_POINTS:
+        raise ValueError(f"`times`={text!r} has {n} points: at most {MAX_POINTS} are allowed; use fewer points")
+    if not stop <= MAX_TIME:
+        raise ValueError(f"`times`={text!r} reaches t = {stop:g}: the latest allowed time is {MAX_TIME:g}; {forms}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# memory and wall-time estimates of a simulation, before anything is allocated (issue 8, item 9)
+# ------------------------------------------------------------------------------------------------------------
+#: Sample-steps·d·max(N, M) per second assumed for the wall-time estimate (order of magnitude), measured on a
+#: shared 2-core CPU, float32, 8 seeds, d=256: quadratic N=M=16 3.1e4 sample-steps/s; homogeneous (h4) N=M=8
+#: 1.25e4 sample-steps/s. A GPU is typically 10-100x faster.
+_CPU_RATE = {"quadratic": 1.3e8, "homogeneous": 2.6e7}
+
+
+def estimate_memory_bytes(cfg) -> int:
+    """Peak memory of ``simulate(cfg)`` in bytes, estimated from the array sizes (an upper-side estimate).
+
+    Per seed: the inputs drawn at once (16 steps, or 64 for the blocked quadratic path: steps × B × d, twice
+    for their projections), the state and its retraction temporaries (≈ 6·N·d), and the logged observables in
+    float64 ((n_log + 1) × (N·M + N + M + 8) twice: chunk buffer and the stacked logs). Plus 0.5 GB for the
+    runtime. Factor 1.5 for XLA temporaries.
+    """
+    item = 4 if cfg.dtype == "float32" else 8
+    S, B, d, N, M = cfg.seeds, cfg.batch, cfg.d, cfg.N, cfg.M
+    per_seed = item * (64 * B * d * 2 + 6 * N * d) + 8 * 2 * (cfg.n_log + 1) * (N * M + N + M + 8)
+    return int(1.5 * S * per_seed + 0.5e9)
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to a new allocation on this host (``MemAvailable`` on Linux), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimate_seconds(cfg) -> float:
+    """Rough wall time of ``simulate(cfg)`` on a CPU: seeds·steps·batch·d·max(N, M) / rate (order of magnitude)."""
+    return cfg.seeds * cfg.steps * cfg.batch * cfg.d * max(cfg.N, cfg.M) / _CPU_RATE.get(cfg.model, 2.6e7)
+
+
+def check_resources(cfg, *, available: int | None = None, file=None) -> None:
+    """Refuse (ValueError) a run whose estimated memory exceeds 80 % of the available memory; print the estimated
+    wall time on stderr when it exceeds one hour. Called before any allocation."""
+    need = estimate_memory_bytes(cfg)
+    have = available_memory_bytes() if available is None else available
+    if have is not None and need > 0.8 * have:
+        raise ValueError(
+            f"`seeds`={cfg.seeds} with d={cfg.d}, N={cfg.N}, batch={cfg.batch} needs ≈ {need / 1e9:.3g} GB but "
+            f"{have / 1e9:.3g} GB are available; lower --seeds or use --engine reduced"
+        )
+    sec = estimate_seconds(cfg)
+    if sec > 3600:
+        print(
+            f"note: estimated wall time ≈ {sec / 3600:.2g} h on a CPU (order of magnitude; a GPU is faster); "
+            "checkpoints with --out allow --resume",
+            file=file or sys.stderr,
+        )

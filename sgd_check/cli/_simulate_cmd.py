@@ -6,6 +6,7 @@ Thin wiring over ``sgd_check.simulate``: parse, build the validated config, run,
 from __future__ import annotations
 
 import argparse
+import os
 
 __all__ = ["register", "run"]
 
@@ -47,8 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--n-log", type=int, default=60, help="number of log-spaced logged steps (default 60)")
     p.add_argument("--phase2", default="end", help="quadratic radial least-squares fit: end (default), logged, none")
     p.add_argument("--n-prime", type=int, default=None, help="samples for the Phase II fit (default 4N²)")
-    p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, risk.png, checkpoints")
+    p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, result.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
     p.add_argument(
         "--checkpoint-every",
         type=int,
@@ -102,13 +104,30 @@ def run(args) -> int:
 
     if args.resume and not args.out:
         raise ValueError("`--resume` needs `--out DIR`, the folder holding checkpoint.npz; add --out")
+    if args.resume and args.overwrite:
+        raise ValueError("`--resume` and `--overwrite` contradict each other: continue the run or replace it")
     cfg = build_config(args)
-    res = simulate(cfg, out=args.out, resume=args.resume, progress=not (args.quiet or args.json))
+    from ._common import check_resources
+
+    check_resources(cfg)
     paths = {}
     if args.out:
+        from sgd_check._outdir import OutputFolder
         from sgd_check._sim_output import save_result
+        from sgd_check._simulate import config_params
 
-        paths = save_result(res, args.out)
+        params = config_params(cfg)
+        with OutputFolder(args.out, "simulate", params, resume=args.resume, overwrite=args.overwrite) as folder:
+            if args.resume:  # a damaged or foreign checkpoint is refused now, before compiling anything
+                from sgd_check import _checkpoint
+
+                _checkpoint.load(os.path.join(args.out, "checkpoint.npz"), params)
+            res = simulate(cfg, out=args.out, resume=args.resume, progress=not (args.quiet or args.json))
+            folder.add("checkpoint.npz")
+            paths = save_result(res, args.out)
+            folder.add(paths)
+    else:
+        res = simulate(cfg, out=None, resume=False, progress=not (args.quiet or args.json))
     if args.json:
         from ._common import print_json
 

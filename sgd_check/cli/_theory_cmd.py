@@ -5,16 +5,18 @@ Thin wiring over the ``riccati`` public API: parse, validate, call, write JSON /
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
 
 import numpy as np
 
-from ._common import parse_times, print_json, to_jsonable
+from ._common import MAX_POINTS, MAX_TIME, parse_times, print_json, to_jsonable
 
 __all__ = ["register", "run"]
+
+#: Largest accepted |entry| of --init-weights (the model is 2-homogeneous: f grows like ‖w‖²).
+MAX_WEIGHT = 1e6
 
 
 def register(subparsers) -> None:
@@ -60,18 +62,48 @@ def register(subparsers) -> None:
     )
     p.add_argument("--points", type=int, default=60, help="number of log-spaced times with --t-max (default 60)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and risk.png into DIR")
+    p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and theory.png into DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
     p.set_defaults(func=run)
 
 
-def _load_npy(path: str, flag: str, shape_text: str) -> np.ndarray:
+def _load_npy(path: str, flag: str, shape: tuple[int, int], shape_text: str, max_abs: float) -> np.ndarray:
+    """Read a real float64 array of exactly ``shape`` from a .npy file; every failure is one line naming ``flag``.
+
+    The header is read first, so a wrong or huge declared shape, a complex or non-numeric dtype is refused before
+    any data is allocated; values must be finite with |x| ≤ ``max_abs``.
+    """
+    where = f"{flag} {path!r}"
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            hdr_shape, _, dtype = read(fh)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise ValueError(f"{where}: cannot read the file ({exc.strerror}); give a .npy written by numpy.save") from None
+    except (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError) as exc:
+        raise ValueError(
+            f"{where}: not a readable .npy file ({type(exc).__name__}); write it with numpy.save, shape {shape_text}"
+        ) from None
+    if dtype.kind == "c":
+        raise ValueError(f"{where} is complex ({dtype}): the state must be real; save its real part if intended")
+    if dtype.kind not in "fiu" or dtype.hasobject:
+        raise ValueError(f"{where} has dtype {dtype}: need a real numeric array of shape {shape_text}")
+    if tuple(hdr_shape) != tuple(shape):
+        raise ValueError(f"{flag} has shape {tuple(hdr_shape)}; expected {shape_text}")
     try:
         arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{flag} {path!r}: cannot read a .npy array ({exc}); expected shape {shape_text}") from None
-    if not isinstance(arr, np.ndarray) or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{flag} {path!r}: not a numeric array; expected shape {shape_text}")
-    return np.asarray(arr, dtype=np.float64)
+    except (OSError, ValueError, EOFError, MemoryError) as exc:
+        raise ValueError(
+            f"{where}: cannot read the array ({type(exc).__name__}); expected shape {shape_text}"
+        ) from None
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{where} contains NaN or inf; give finite values")
+    big = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if big > max_abs:
+        raise ValueError(f"{where} has an entry of size {big:.3g}: need |x| ≤ {max_abs:g}; rescale the state")
+    return arr
 
 
 def _times(args, default_tmax: float) -> np.ndarray:
@@ -80,10 +112,10 @@ def _times(args, default_tmax: float) -> np.ndarray:
             raise ValueError("give either --times or --t-max/--points, not both")
         return parse_times(args.times)
     tmax = default_tmax if args.t_max is None else args.t_max
-    if not (math.isfinite(tmax) and tmax > 0):
-        raise ValueError(f"`--t-max`={tmax:g} must be a finite time > 0")
-    if args.points < 3:
-        raise ValueError(f"`--points`={args.points} is out of range: need ≥ 3")
+    if not (math.isfinite(tmax) and 0 < tmax <= MAX_TIME):
+        raise ValueError(f"`--t-max`={tmax:g} is out of range: need 0 < t-max ≤ {MAX_TIME:g}; lower --t-max")
+    if not 3 <= args.points <= MAX_POINTS:
+        raise ValueError(f"`--points`={args.points} is out of range: need 3 ≤ points ≤ {MAX_POINTS}; lower --points")
     return np.geomspace(tmax * 1e-4, tmax, args.points)
 
 
@@ -153,9 +185,9 @@ def _run_quadratic(args):
     if args.init_weights:
         raise ValueError("--init-weights is for the homogeneous model; use --init-overlap FILE.npy (shape (M, N))")
     if args.init_overlap:
-        Y0 = _load_npy(args.init_overlap, "--init-overlap", f"(M, N) = ({args.M}, {args.N})")
-        if Y0.shape != (args.M, args.N):
-            raise ValueError(f"--init-overlap has shape {Y0.shape}; expected (M, N) = ({args.M}, {args.N})")
+        # overlaps of unit vectors: |Y0_mn| ≤ 1 (riccati checks the singular values), with float32 round-off room
+        shape = (args.M, args.N)
+        Y0 = _load_npy(args.init_overlap, "--init-overlap", shape, f"(M, N) = {shape}", max_abs=1.0 + 1e-5)
         init = f"file {args.init_overlap}"
     else:
         Y0 = riccati.sample_initial_overlap(args.seed, args.d, args.M, args.N)
@@ -190,9 +222,9 @@ def _run_homogeneous(args):
         raise ValueError("--init-overlap is for the quadratic model; use --init-weights FILE.npy (shape (N, d))")
     a = riccati.teacher_coefficients(args.beta, args.M)
     if args.init_weights:
-        W0 = _load_npy(args.init_weights, "--init-weights", f"(N, d) = ({args.N}, {args.d})")
-        if W0.shape != (args.N, args.d):
-            raise ValueError(f"--init-weights has shape {W0.shape}; expected (N, d) = ({args.N}, {args.d})")
+        # f = Σ‖w_i‖²σ(·): weights beyond 1e6 give risks past 1e24 and an ODE that cannot be integrated
+        shape = (args.N, args.d)
+        W0 = _load_npy(args.init_weights, "--init-weights", shape, f"(N, d) = {shape}", max_abs=MAX_WEIGHT)
         state, init = W0, f"file {args.init_weights}"
     else:
         state = riccati.sample_homogeneous_state(args.seed, args.d, args.M, args.N, init_scale=args.init_scale)
@@ -230,6 +262,16 @@ class _HomView:
 def run(args) -> int:
     """Solve, then print / write the results; returns the exit status."""
     _validate_sizes(args)
+    if args.out:  # check, lock (and with --overwrite clear) the output folder before any work
+        from sgd_check._outdir import OutputFolder
+
+        params = {k: v for k, v in vars(args).items() if k not in ("func", "json", "out", "overwrite", "command")}
+        with OutputFolder(args.out, "theory", params, overwrite=args.overwrite) as folder:
+            return _run(args, folder)
+    return _run(args, None)
+
+
+def _run(args, folder) -> int:
     if args.model == "quadratic":
         sol, params, predicted, extra, arrays = _run_quadratic(args)
     else:
@@ -246,8 +288,8 @@ def run(args) -> int:
         "predicted": predicted,
         "fit": fit,
     }
-    if args.out:
-        _write_out(args.out, result, extra, arrays)
+    if folder is not None:
+        folder.add(_write_out(args.out, result, extra, arrays))
     if args.json:
         print_json(result)
     else:
@@ -262,18 +304,20 @@ def run(args) -> int:
             f"{predicted['time_exponent']}, fitted {fit.get('time_exponent')} on window {fit.get('window')}"
         )
         if args.out:
-            print(f"  wrote {os.path.join(args.out, 'theory.json')}, curves.npz, risk.png")
+            print(f"  wrote {os.path.join(args.out, 'theory.json')}, curves.npz, theory.png")
     return 0
 
 
-def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
+def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> list[str]:
+    """Write theory.json, curves.npz and theory.png atomically (``sgd_check._outdir``); return the paths."""
     from riccati._plot import plot_theory
+    from sgd_check._outdir import atomic_path, write_json, write_npz
 
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "theory.json"), "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(result), fh, indent=2, allow_nan=False, ensure_ascii=False)
-    np.savez(
-        os.path.join(out, "curves.npz"),
+    paths = [os.path.join(out, n) for n in ("theory.json", "curves.npz", "theory.png")]
+    write_json(paths[0], to_jsonable(result), indent=2)
+    write_npz(
+        paths[1],
+        compressed=False,
         t=result["t"],
         risk=result["risk"],
         emergence_times=result["emergence_times"],
@@ -288,13 +332,15 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
         tg, vals = anchored_power_law(result["t"], result["risk"], pred["time_exponent"], fit["window"])
         power = (tg, vals, f"predicted t^{pred['time_exponent']:.3g} (fit: {fit['time_exponent']:.3g})")
     p = result["params"]
-    plot_theory(
-        os.path.join(out, "risk.png"),
-        result["t"],
-        result["risk"],
-        floor=result["floor"],
-        emergence_times=result["emergence_times"],
-        power_law=power,
-        title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
-        time_unit=result["time_unit"],
-    )
+    with atomic_path(paths[2]) as tmp:
+        plot_theory(
+            tmp,
+            result["t"],
+            result["risk"],
+            floor=result["floor"],
+            emergence_times=result["emergence_times"],
+            power_law=power,
+            title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
+            time_unit=result["time_unit"],
+        )
+    return paths
