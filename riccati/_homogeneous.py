@@ -377,6 +377,14 @@ def _risk_offdiag(K, K1, a, r, m, rho_off):
     return 2.0 * L / K1
 
 
+@jax.jit
+def _eig_solve(V, lam, c, b):
+    """(I − c·blockdiag(V Λ Vᵀ))⁻¹ b for b of length N·D."""
+    N, D = lam.shape
+    z = jnp.einsum("nde,nd->ne", V, b.reshape(N, D)) / (1.0 - c * lam)
+    return jnp.einsum("nde,ne->nd", V, z).reshape(-1)
+
+
 class _BlockEig:
     """c·J for J = blockdiag(V_i Λ_i V_iᵀ); ``I − cJ`` is itself, applied inversely through the eigenbases."""
 
@@ -387,9 +395,7 @@ class _BlockEig:
         return _BlockEig(self.V, self.lam, c * self.c)
 
     def inv_apply(self, b):
-        N, D = self.lam.shape
-        z = np.einsum("nde,nd->ne", self.V, b.reshape(N, D)) / (1.0 - self.c * self.lam)
-        return np.einsum("nde,ne->nd", self.V, z).reshape(-1)
+        return np.asarray(_eig_solve(self.V, self.lam, self.c, b))
 
 
 class _Identity:
@@ -440,7 +446,7 @@ def _make_block_bdf():
                         self._H = H
                     else:
                         self._H[redo] = H[redo]
-                return _BlockEig(self._V.copy(), self._lam.copy())
+                return _BlockEig(jnp.asarray(self._V), jnp.asarray(self._lam))
 
             return jac_wrapped, jac_wrapped(self.t, self.y)
 
