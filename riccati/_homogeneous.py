@@ -230,6 +230,40 @@ def predicted_emergence_homogeneous(a, d: int, k: int, bk2: float = 1.0) -> np.n
     raise ValueError(f"`k`={k}: the escape-time law needs an information exponent k ≥ 2")
 
 
+def greedy_emergence_homogeneous(a, m0, k: int, bk2: float = 1.0) -> np.ndarray:
+    """Emergence times predicted from the actual initial overlaps m0 (N×M), by escape order (THEORY.md §3).
+
+    Neuron i alone would escape along θ_p at T_ip = |m_ip|^{−(k−2)}/(k(k−2) b_k² ã_p) (k > 2; for k = 2,
+    log(1/m_ip²)/(4 b_2² ã_p)). Escapes happen in increasing T_ip; a neuron that has escaped, and a direction
+    that has been learned, leave the competition (automatic deflation). So: repeatedly take the smallest T_ip
+    over free neurons and unlearned directions. Returns (M,) times, nan for directions left without a neuron
+    (N < M). Interactions before escape are ignored; at N = M = 16, d = 1e3, β = 1, h4 (seed 0) every time is
+    within 5% of the flow's, including a last emergence at 1.14× the s0 = 1/d rule's 3·T_M.
+    """
+    an = normalise_teacher(a)
+    m0 = np.asarray(m0, dtype=np.float64)
+    if m0.ndim != 2 or m0.shape[1] != an.size:
+        raise ValueError(f"`m0` has shape {m0.shape}; expected (N, M) with M = {an.size}")
+    s = np.maximum(m0 * m0, 1e-300)
+    with np.errstate(divide="ignore"):
+        if k > 2:
+            T = s ** (-(k - 2) / 2) / (k * (k - 2) * bk2 * an[None, :])
+        elif k == 2:
+            T = np.log(1.0 / s) / (4.0 * bk2 * an[None, :])
+        else:
+            raise ValueError(f"`k`={k}: the escape-time law needs an information exponent k ≥ 2")
+    T = np.where(np.isfinite(T), T, np.inf)
+    out = np.full(an.size, np.nan)
+    for _ in range(min(T.shape)):
+        i, p = np.unravel_index(np.argmin(T), T.shape)
+        if not np.isfinite(T[i, p]):
+            break
+        out[p] = T[i, p]
+        T[i, :] = np.inf
+        T[:, p] = np.inf
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Solver (compiled once per kernel and shapes)
 # ----------------------------------------------------------------------------------------------------------------

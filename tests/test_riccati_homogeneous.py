@@ -226,3 +226,16 @@ def test_risk_keeps_relative_accuracy_when_small():
     assert R_ref[-1] < 1e-6 and R_ref[2] < 1e-5  # small-risk window (the reference's explicit steps stall beyond)
     sol = homogeneous_flow("h4", a, W0, ts)
     np.testing.assert_allclose(sol.risk, R_ref, rtol=1e-6, atol=0)
+
+
+def test_greedy_emergence_from_initial_overlaps_tracks_the_flow():
+    """Escape-order prediction from the actual m0 vs the flow's emergence times (N = M = 6, d = 400, h4)."""
+    from riccati._homogeneous import greedy_emergence_homogeneous
+
+    d, M = 400, 6
+    a = riccati.teacher_coefficients(1.0, M)
+    state = riccati.sample_homogeneous_state(3, d, M, M)
+    pred = greedy_emergence_homogeneous(a, state[1], 4)
+    sol = homogeneous_flow("h4", a, state, [0.0, 3.0 * np.max(pred)], d=d, rtol=1e-8, atol=1e-10)
+    assert np.all(np.isfinite(sol.emergence_times))  # 3× the last predicted time reaches every emergence
+    np.testing.assert_allclose(sol.emergence_times, pred, rtol=0.08)  # seen: ≤ 4.4%; the s0 = 1/d rule is 2-6x off
