@@ -18,6 +18,7 @@ from typing import Any
 
 import diffrax
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -229,6 +230,40 @@ def predicted_emergence_homogeneous(a, d: int, k: int, bk2: float = 1.0) -> np.n
     raise ValueError(f"`k`={k}: the escape-time law needs an information exponent k ≥ 2")
 
 
+def greedy_emergence_homogeneous(a, m0, k: int, bk2: float = 1.0) -> np.ndarray:
+    """Emergence times predicted from the actual initial overlaps m0 (N×M), by escape order (THEORY.md §3).
+
+    Neuron i alone would escape along θ_p at T_ip = |m_ip|^{−(k−2)}/(k(k−2) b_k² ã_p) (k > 2; for k = 2,
+    log(1/m_ip²)/(4 b_2² ã_p)). Escapes happen in increasing T_ip; a neuron that has escaped, and a direction
+    that has been learned, leave the competition (automatic deflation). So: repeatedly take the smallest T_ip
+    over free neurons and unlearned directions. Returns (M,) times, nan for directions left without a neuron
+    (N < M). Interactions before escape are ignored; at N = M = 16, d = 1e3, β = 1, h4 (seed 0) every time is
+    within 5% of the flow's, including a last emergence at 1.14× the s0 = 1/d rule's 3·T_M.
+    """
+    an = normalise_teacher(a)
+    m0 = np.asarray(m0, dtype=np.float64)
+    if m0.ndim != 2 or m0.shape[1] != an.size:
+        raise ValueError(f"`m0` has shape {m0.shape}; expected (N, M) with M = {an.size}")
+    s = np.maximum(m0 * m0, 1e-300)
+    with np.errstate(divide="ignore"):
+        if k > 2:
+            T = s ** (-(k - 2) / 2) / (k * (k - 2) * bk2 * an[None, :])
+        elif k == 2:
+            T = np.log(1.0 / s) / (4.0 * bk2 * an[None, :])
+        else:
+            raise ValueError(f"`k`={k}: the escape-time law needs an information exponent k ≥ 2")
+    T = np.where(np.isfinite(T), T, np.inf)
+    out = np.full(an.size, np.nan)
+    for _ in range(min(T.shape)):
+        i, p = np.unravel_index(np.argmin(T), T.shape)
+        if not np.isfinite(T[i, p]):
+            break
+        out[p] = T[i, p]
+        T[i, :] = np.inf
+        T[:, p] = np.inf
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Solver (compiled once per kernel and shapes)
 # ----------------------------------------------------------------------------------------------------------------
@@ -274,6 +309,274 @@ def _get_solver(kern: _Kern, rtol: float, atol: float, max_steps: int):
 
     _SOLVERS[key] = (solve, kern)  # keep kern alive so its id is not reused
     return solve
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Stiff solver on the weights in a reduced frame (default method)
+# ----------------------------------------------------------------------------------------------------------------
+# The flow is the gradient flow dW/dt = −∇_W L of a loss that depends on W only through P = WΘ and C = WWᵀ, so
+# the part of W orthogonal to span(Θ) stays in the span of its initial rows: W = [P, Z]Bᵀ for a fixed orthonormal
+# basis B = [Θ, F] of span(Θ) + row span, and X = [P, Z] ∈ R^{N×(M+N)} obeys the same gradient flow exactly:
+#     dX/dt = −∇_X L(X),   L(X) = ½Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½K(1)Σ_p ã_p²,
+# with r_i = ‖x_i‖², m_ip = x_ip/‖x_i‖ (p < M), ρ_ij = x̄_i·x̄_j. Two reasons to integrate X instead of (r, m, ρ):
+# - every X is a network, so the risk has a zero gradient at a global minimum and a state error ε moves the risk
+#   by O(ε√R) instead of O(ε) (the (r, m, ρ) ODE drifts off the set of consistent states, THEORY.md §3);
+# - the Jacobian is −∇²L, symmetric, and after alignment its stiff part (rates ≈ 4ã_p) sits in the per-neuron
+#   diagonal blocks ∂²L/∂x_i² (D×D, D = M+N); the blocks between neurons are r_j K'(ρ_ij)-small except for
+#   neurons sharing a direction. BDF (scipy, orders 1–5) with a simplified Newton iteration whose matrix is the
+#   block-diagonal part solves the exact BDF equations (the Newton iteration converges to them; only its rate
+#   depends on the off-diagonal part). Each block is diagonalised once (eigh, it is symmetric), so I − cJ is
+#   inverted for any step size c at the cost of two matrix–vector products, and a block is re-diagonalised only
+#   when its own Hessian has changed.
+#
+# Per-neuron Hessian (ψ(x) = w‖x‖²K(x·ȳ/‖x‖) for a unit ȳ, ρ = x̄·ȳ):
+#   ∇ψ  = w[(2K − ρK')x + ‖x‖K'ȳ]
+#   ∇²ψ = w[(2K − ρK')I − ρ(K' − ρK'')x̄x̄ᵀ + (K' − ρK'')(x̄ȳᵀ + ȳx̄ᵀ) + K''ȳȳᵀ],
+# summed over the other students (w = r_j, ȳ = x̄_j) and minus over the teacher (w = ã_p, ȳ = θ_p), plus the
+# self term ½K(1)‖x‖⁴ (gradient 2K(1)‖x‖²x, Hessian K(1)(2‖x‖²I + 4xxᵀ)).
+
+
+def _reduced_weights_from_array(W: np.ndarray, M: int) -> np.ndarray:
+    """X = [WΘ, Z] (N×(M+N)) with Z the coordinates of W's orthogonal part in an orthonormal basis of its rows."""
+    N = W.shape[0]
+    Wp = W[:, M:]
+    X = np.zeros((N, M + N))
+    X[:, :M] = W[:, :M]
+    if Wp.shape[1]:
+        R = np.linalg.qr(Wp.T, mode="r")  # Wpᵀ = Q R, so Wp = Rᵀ Qᵀ: coordinates Rᵀ
+        X[:, M : M + R.shape[0]] = R.T
+    return X
+
+
+def _reduced_weights_from_state(r, m, rho) -> np.ndarray:
+    """X with ‖x_i‖² = r_i, x_i[:M]/‖x_i‖ = m_i and x̄_i·x̄_j = ρ_ij (the orthogonal Gram ρ − mmᵀ factorised)."""
+    N, M = m.shape
+    C = rho - m @ m.T
+    w, V = np.linalg.eigh(0.5 * (C + C.T))
+    if w[0] < -1e-8:
+        raise ValueError(
+            f"state (r, m, rho) is not the overlap state of any weights: rho - m mᵀ has eigenvalue {w[0]:.3g} < 0; "
+            "pass weights W0 or a state from homogeneous_state / sample_homogeneous_state"
+        )
+    Xb = np.concatenate([m, V * np.sqrt(np.clip(w, 0.0, None))[None, :]], axis=1)
+    Xb /= np.linalg.norm(Xb, axis=1, keepdims=True)
+    return np.sqrt(r)[:, None] * Xb
+
+
+def _reduced_functions(K, dK, K1, N: int, M: int):
+    """Jitted −∇L(X), the per-neuron Hessian ingredients, the risk and the overlaps on X (N×(M+N))."""
+
+    def d2K(x):
+        return jax.jvp(dK, (x,), (jnp.ones_like(x),))[1]
+
+    off = 1.0 - jnp.eye(N)
+
+    def parts(X):
+        r = jnp.sum(X * X, axis=1)
+        nrm = jnp.sqrt(r)
+        Xb = X / nrm[:, None]
+        return r, nrm, Xb, Xb @ Xb.T, Xb[:, :M]
+
+    @jax.jit
+    def rhs(X, a):
+        r, nrm, Xb, rho, m = parts(X)
+        Kr, dKr, Km, dKm = K(rho), dK(rho), K(m), dK(m)
+        c = 2.0 * K1 * r + ((2.0 * Kr - rho * dKr) * off) @ r - (2.0 * Km - m * dKm) @ a
+        v = (dKr * off * r[None, :]) @ Xb
+        v = v.at[:, :M].add(-dKm * a[None, :])
+        return -(c[:, None] * X + nrm[:, None] * v)
+
+    @jax.jit
+    def hess_parts(X, a):
+        r, nrm, Xb, rho, m = parts(X)
+        Kr, dKr, Km, dKm = K(rho), dK(rho), K(m), dK(m)
+        ddKr, ddKm = d2K(rho), d2K(m)
+        S = 2.0 * K1 * r + ((2.0 * Kr - rho * dKr) * off) @ r - (2.0 * Km - m * dKm) @ a
+        cx = 4.0 * K1 * r - (rho * (dKr - rho * ddKr) * off) @ r + (m * (dKm - m * ddKm)) @ a
+        u = ((dKr - rho * ddKr) * off * r[None, :]) @ Xb
+        u = u.at[:, :M].add(-(dKm - m * ddKm) * a[None, :])
+        return S, cx, u, ddKr * off * r[None, :], -ddKm * a[None, :], Xb
+
+    @jax.jit
+    def observe(X, a):
+        r, nrm, Xb, rho, m = parts(X)
+        return r, m, _risk_offdiag(K, K1, a, r, m, rho * off)
+
+    return rhs, hess_parts, observe
+
+
+def _risk_offdiag(K, K1, a, r, m, rho_off):
+    """2L/K(1) with the diagonal K(ρ_ii) = K(1) exactly (ρ_off has a zero diagonal, K(0) = 0 for c_0 = 0)."""
+    L = 0.5 * (r @ (K(rho_off) @ r) + K1 * (r @ r)) - r @ (K(m) @ a) + 0.5 * K1 * jnp.sum(a * a)
+    return 2.0 * L / K1
+
+
+@jax.jit
+def _eig_solve(V, lam, c, b):
+    """(I − c·blockdiag(V Λ Vᵀ))⁻¹ b for b of length N·D."""
+    N, D = lam.shape
+    z = jnp.einsum("nde,nd->ne", V, b.reshape(N, D)) / (1.0 - c * lam)
+    return jnp.einsum("nde,ne->nd", V, z).reshape(-1)
+
+
+class _BlockEig:
+    """c·J for J = blockdiag(V_i Λ_i V_iᵀ); ``I − cJ`` is itself, applied inversely through the eigenbases."""
+
+    def __init__(self, V, lam, c=1.0):
+        self.V, self.lam, self.c = V, lam, c
+
+    def __rmul__(self, c):
+        return _BlockEig(self.V, self.lam, c * self.c)
+
+    def inv_apply(self, b):
+        return np.asarray(_eig_solve(self.V, self.lam, self.c, b))
+
+
+class _Identity:
+    def __sub__(self, cJ):
+        return cJ
+
+
+def _make_block_bdf():
+    from scipy.integrate import BDF
+
+    class BlockBDF(BDF):
+        """scipy BDF whose Newton matrix I − cJ uses a block-diagonal J, kept diagonalised (``_BlockEig``).
+
+        Relies on scipy's BDF internals: ``_validate_jac`` returns (jac, J), the step forms ``self.I − c*J`` and
+        calls ``self.lu`` / ``self.solve_lu`` (scipy ≥ 1.4). tests/test_riccati_homogeneous.py checks the result
+        against the explicit solver and the vector-level flow, so a change there cannot pass silently.
+        """
+
+        def __init__(self, fun, t0, y0, t_bound, blocks, shape, **kw):
+            self._blocks, self._shape = blocks, shape
+            self._H = None
+            self.n_eig = 0
+            super().__init__(fun, t0, y0, t_bound, **kw)
+            self.I = _Identity()
+
+            def lu(A):
+                self.nlu += 1
+                return A
+
+            self.lu, self.solve_lu = lu, lambda A, b: A.inv_apply(b)
+
+        def _validate_jac(self, jac, sparsity):
+            def jac_wrapped(t, y):
+                self.njev += 1
+                H = self._blocks(y)  # (N, D, D) per-neuron Hessians ∂²L/∂x_i²
+                if self._H is None:
+                    redo = np.arange(H.shape[0])
+                    self._lam, self._V = np.empty(H.shape[:2]), np.empty_like(H)
+                else:
+                    dn = np.linalg.norm(H - self._H, axis=(1, 2))
+                    nr = np.linalg.norm(self._H, axis=(1, 2))
+                    redo = np.nonzero(dn > 1e-3 * (nr + 1e-2 * nr.max()))[0]
+                if redo.size:
+                    lam, V = np.linalg.eigh(H[redo])
+                    self._lam[redo], self._V[redo] = -lam, V  # J = −H
+                    self.n_eig += redo.size
+                    if self._H is None:
+                        self._H = H
+                    else:
+                        self._H[redo] = H[redo]
+                return _BlockEig(jnp.asarray(self._V), jnp.asarray(self._lam))
+
+            return jac_wrapped, jac_wrapped(self.t, self.y)
+
+    return BlockBDF
+
+
+_REDUCED: dict[Any, Any] = {}
+
+
+def _reduced_for(kern: _Kern, N: int, M: int):
+    key = (id(kern.K), id(kern.dK), N, M)
+    if key not in _REDUCED:
+        _REDUCED[key] = (_reduced_functions(kern.K, kern.dK, kern.K1, N, M), kern)
+    return _REDUCED[key][0]
+
+
+def _solve_stiff(kern: _Kern, a: np.ndarray, X0: np.ndarray, t: np.ndarray, rtol: float, atol: float, max_steps: int):
+    """Integrate dX/dt = −∇L(X) with block-Newton BDF; observe (r, m, R) at ``t`` and the emergence times.
+
+    Values between steps come from BDF's own interpolating polynomial (same order as the step); an emergence time
+    is the root of max_i m_ip² − ½ on that polynomial inside the step where it first crosses (bisection).
+    """
+    N, D = X0.shape
+    M = a.size
+    rhs, hess_parts, observe = _reduced_for(kern, N, M)
+    aj = jnp.asarray(a)
+
+    def fun(_, y):
+        return np.asarray(rhs(jnp.asarray(y.reshape(N, D)), aj)).reshape(-1)
+
+    def blocks(y):
+        S, cx, u, Bs, Bt, Xb = (np.asarray(v) for v in hess_parts(jnp.asarray(y.reshape(N, D)), aj))
+        H = np.matmul(Xb.T[None, :, :] * Bs[:, None, :], Xb)
+        i = np.arange(M)
+        H[:, i, i] += Bt
+        i = np.arange(D)
+        H[:, i, i] += S[:, None]
+        H += cx[:, None, None] * Xb[:, :, None] * Xb[:, None, :]
+        H += Xb[:, :, None] * u[:, None, :] + u[:, :, None] * Xb[:, None, :]
+        return H
+
+    def qmax(Xs):  # (k, N, D) -> (k, M): max_i m_ip²
+        return np.max(Xs[:, :, :M] ** 2 / np.sum(Xs * Xs, axis=2, keepdims=True), axis=1)
+
+    T = t.size
+    r_t, m_t, risk = np.empty((T, N)), np.empty((T, N, M)), np.empty(T)
+    em = np.full(M, np.nan)
+
+    def save(k, X):
+        r, m, R = observe(jnp.asarray(X), aj)
+        r_t[k], m_t[k], risk[k] = np.asarray(r), np.asarray(m), float(R)
+
+    q_old = qmax(X0[None])[0]
+    em[q_old >= 0.5] = t[0]
+    k = 0
+    while k < T and t[k] <= t[0]:
+        save(k, X0)
+        k += 1
+    stats = {"num_steps": 0, "nfev": 0, "njev": 0, "n_eig": 0}
+    if k == T:
+        return r_t, m_t, risk, em, stats
+    solver = _make_block_bdf()(fun, float(t[0]), X0.reshape(-1), float(t[-1]), blocks, (N, D), rtol=rtol, atol=atol)
+    steps = 0
+    while solver.status == "running":
+        if steps >= max_steps:
+            raise RuntimeError(
+                f"overlap flow (stiff BDF) stopped at t={solver.t:.6g} < {t[-1]:g}: max_steps={max_steps} reached; "
+                "raise max_steps or loosen rtol"
+            )
+        t_old = solver.t
+        msg = solver.step()
+        steps += 1
+        if solver.status == "failed":
+            raise RuntimeError(f"overlap flow (stiff BDF) failed at t={solver.t:.6g}: {msg}; loosen rtol/atol")
+        t_new = solver.t
+        dense = None
+        q_new = qmax(solver.y.reshape(1, N, D))[0]
+        cross = np.nonzero(np.isnan(em) & (q_new >= 0.5))[0]
+        if cross.size:
+            dense = solver.dense_output()
+            lo, hi = np.full(cross.size, t_old), np.full(cross.size, t_new)
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                Xs = dense(mid).T.reshape(cross.size, N, D)
+                above = qmax(Xs)[np.arange(cross.size), cross] >= 0.5
+                lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
+            em[cross] = 0.5 * (lo + hi)
+        while k < T and t[k] <= t_new:
+            if t[k] == t_new:
+                save(k, solver.y.reshape(N, D))
+            else:
+                dense = dense or solver.dense_output()
+                save(k, dense(t[k]).reshape(N, D))
+            k += 1
+    stats.update(num_steps=steps, nfev=int(solver.nfev), njev=int(solver.njev), n_eig=int(solver.n_eig))
+    return r_t, m_t, risk, em, stats
 
 
 def _hermite_root(t0, t1, f0, f1, d0, d1):
@@ -328,6 +631,7 @@ def homogeneous_flow(
     times,
     *,
     d: int | None = None,
+    method: str = "stiff",
     rtol: float = 1e-10,
     atol: float = 1e-12,
     max_steps: int = 1_000_000,
@@ -335,11 +639,22 @@ def homogeneous_flow(
 ) -> HomogeneousSolution:
     """Exact population gradient flow of Σ_i ‖w_i‖² σ(⟨w̄_i,x⟩) learning Σ_p ã_p σ(⟨θ_p,x⟩) (THEORY.md §3).
 
-    Solves the closed (r, m, ρ) overlap ODE (module docstring) with diffrax Tsit5, adaptive steps (PID controller,
-    ``rtol``/``atol``), float64, compiled once per activation and shapes. Emergence times (max_i m_ip² = 1/2) are
-    found from dense output: the best overlap and its exact slope (from the vector field) are saved on a uniform
-    grid of ``emergence_grid`` points, the first up-crossing is bracketed and located on the cubic Hermite
-    interpolant (error O(h⁴)); not by diffrax events, which would stop the solve at the first crossing.
+    Two solvers of the same flow, float64:
+
+    - ``method="stiff"`` (default): the weights in a reduced frame, X = [WΘ, Z] ∈ R^{N×(M+N)} (Z: coordinates of
+      W's part orthogonal to span(Θ) in an orthonormal basis of its rows, which the flow never leaves), obey
+      dX/dt = −∇L(X) exactly. Integrated by BDF (scipy, orders 1–5, ``rtol``/``atol`` on X) with a Newton matrix
+      built from the per-neuron Hessian blocks ∂²L/∂x_i², which hold the stiffness that appears once neurons
+      align (rates ≈ 4ã_p): cost per unit of log-time, not of time. Because every X is a network, the risk
+      keeps its relative accuracy as it becomes small (a state error ε changes R by O(ε√R), not O(ε)). Values
+      between steps and emergence times (root of max_i m_ip² − ½, bisection) use BDF's interpolating polynomial.
+      Needs r_i > 0 for every neuron.
+    - ``method="explicit"``: the closed (r, m, ρ) overlap ODE (module docstring) with diffrax Tsit5 and a PID
+      controller, compiled once per activation and shapes; an independent formulation kept as a cross-check.
+      Explicit steps are bounded by the stiff rates, so its cost grows ∝ t after alignment, and its risk
+      carries the O(ε) error of states that drift off consistency (use it for short horizons). Emergence times
+      from a uniform grid of ``emergence_grid`` points with the exact slope, root of the cubic Hermite
+      interpolant (error O(h⁴)).
 
     Args:
         activation: even σ with c_0 = 0: a :func:`hermite.activation` spec (e.g. "h4") or a kernel object with
@@ -347,8 +662,10 @@ def homogeneous_flow(
         a: teacher coefficients (M,), a_p ≥ 0, normalised to ã.
         W0: explicit weights (N, d) with teacher directions the first M axes, or a state tuple (r, m, ρ) from
             :func:`sample_homogeneous_state` / :func:`homogeneous_state`.
-        times: (T,) non-negative, non-decreasing times t = η·steps.
+        times: (T,) non-negative, non-decreasing times t = η·steps; the state W0 is taken at times[0].
         d: ambient dimension, for the predicted emergence times (taken from W0 when W0 is an array).
+        method: "stiff" or "explicit" (above).
+        rtol, atol: error tolerances of the step-size control.
 
     Returns:
         :class:`HomogeneousSolution`.
@@ -362,6 +679,9 @@ def homogeneous_flow(
     kern = _resolve_kernel(activation)
     a_n = normalise_teacher(a)
     M = a_n.size
+    if method not in ("stiff", "explicit"):
+        raise ValueError(f"`method`={method!r}: choose 'stiff' (default) or 'explicit'")
+    X0 = None
     if isinstance(W0, tuple | list) and len(W0) == 3:
         r0, m0, rho0 = (np.asarray(x, dtype=np.float64) for x in W0)
         N = r0.shape[0] if r0.ndim == 1 else -1
@@ -373,6 +693,7 @@ def homogeneous_flow(
             raise ValueError("state (r, m, rho) must be finite with r ≥ 0")
     else:
         r0, m0, rho0 = homogeneous_state(W0, M)
+        X0 = _reduced_weights_from_array(np.asarray(W0, dtype=np.float64), M)
         if d is None:
             d = int(np.asarray(W0).shape[1])
     if d is not None:
@@ -382,9 +703,60 @@ def homogeneous_flow(
     atol = check_real("atol", atol, lo=0.0, lo_open=True)
     max_steps = check_int("max_steps", max_steps, lo=1)
     n_fine = check_int("emergence_grid", emergence_grid, lo=8)
+    N = int(r0.shape[0])
+    if method == "stiff":
+        if np.any(r0 == 0):
+            raise ValueError(
+                f"neuron {int(np.argmin(r0))} has r = ‖w‖² = 0: the stiff solver integrates the weights, which stay "
+                "0 there; drop the neuron or use method='explicit'"
+            )
+        if X0 is None:
+            X0 = _reduced_weights_from_state(r0, m0, rho0)
+        r_t, m_t, risk, em, stats = _solve_stiff(kern, a_n, X0, t, rtol, atol, max_steps)
+        info = dict(
+            stats,
+            solver="BDF (scipy, orders 1-5) on X = [W Theta, Z] (N x (M+N)), Newton matrix from per-neuron "
+            "Hessian blocks, float64",
+            emergence_method="root of max_i m_ip^2 - 1/2 on BDF's interpolating polynomial (bisection)",
+        )
+    else:
+        r_t, m_t, risk, em, info = _solve_explicit(kern, a_n, (r0, m0, rho0), t, rtol, atol, max_steps, n_fine)
+    k = kern.k
+    if d is not None and k is not None and k >= 2:
+        pred = predicted_emergence_homogeneous(a_n, d, k, kern.bk2)
+    else:
+        pred = np.full(M, np.nan)
+    return HomogeneousSolution(
+        t=t,
+        risk=risk,
+        overlaps=m_t,
+        norms=r_t,
+        emergence_times=em,
+        predicted_emergence=pred,
+        time_unit=TIME_UNIT_HOMOGENEOUS,
+        params={
+            "model": "homogeneous",
+            "M": M,
+            "N": N,
+            "d": d,
+            "activation": kern.name,
+            "information_exponent": k,
+            "b_k^2": kern.bk2,
+            "method": method,
+            "rtol": rtol,
+            "atol": atol,
+            **info,
+            "risk": "relative 2L/K(1)",
+        },
+    )
+
+
+def _solve_explicit(kern: _Kern, a_n, state, t, rtol, atol, max_steps, n_fine):
+    """diffrax Tsit5 on the (r, m, ρ) overlap ODE; emergence from a uniform grid + cubic Hermite roots."""
+    M = a_n.size
     solve = _get_solver(kern, rtol, atol, max_steps)
     fine = np.linspace(t[0], t[-1], n_fine) if t[-1] > t[0] else np.full(n_fine, t[0])
-    y0 = (jnp.asarray(r0), jnp.asarray(m0), jnp.asarray(rho0))
+    y0 = tuple(jnp.asarray(x) for x in state)
     (main, qd), ok, nsteps = solve(jnp.asarray(a_n), y0, jnp.asarray(t), jnp.asarray(fine))
     if not bool(ok):
         raise RuntimeError(
@@ -403,35 +775,12 @@ def homogeneous_flow(
     if idx.size:
         j = first[idx]
         em[idx] = _hermite_root(fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx])
-    k = kern.k
-    if d is not None and k is not None and k >= 2:
-        pred = predicted_emergence_homogeneous(a_n, d, k, kern.bk2)
-    else:
-        pred = np.full(M, np.nan)
-    return HomogeneousSolution(
-        t=t,
-        risk=risk,
-        overlaps=m_t,
-        norms=r_t,
-        emergence_times=em,
-        predicted_emergence=pred,
-        time_unit=TIME_UNIT_HOMOGENEOUS,
-        params={
-            "model": "homogeneous",
-            "M": M,
-            "N": int(r0.shape[0]),
-            "d": d,
-            "activation": kern.name,
-            "information_exponent": k,
-            "b_k^2": kern.bk2,
-            "rtol": rtol,
-            "atol": atol,
-            "num_steps": int(nsteps),
-            "solver": "diffrax Tsit5 + PIDController, float64",
-            "emergence_method": f"dense grid ({n_fine} pts) + cubic Hermite root of max_i m_ip^2 - 1/2",
-            "risk": "relative 2L/K(1)",
-        },
-    )
+    info = {
+        "num_steps": int(nsteps),
+        "solver": "diffrax Tsit5 + PIDController on the (r, m, rho) overlap ODE, float64",
+        "emergence_method": f"dense grid ({n_fine} pts) + cubic Hermite root of max_i m_ip^2 - 1/2",
+    }
+    return r_t, m_t, risk, em, info
 
 
 def homogeneous_activation_info(activation) -> dict[str, Any]:
