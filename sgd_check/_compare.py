@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from hermite._validate import check_choice, check_int, check_real
+from hermite._validate import check_choice, check_real
+from riccati._predict import escape_factor, step_size_parameter
 
 __all__ = [
     "Tolerances",
@@ -70,6 +71,7 @@ __all__ = [
 
 REPORT_SCHEMA_VERSION = 1
 _LEVEL_HALF = 0.5
+_PLATEAU_EM_TOL = 0.02  # remainder of the Euler–Maclaurin floor (riccati.floor_euler_maclaurin): ≤ 2e-3 for N ≥ 4
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -333,75 +335,28 @@ def _t_quantile(n: int, level: float) -> float:
 # predictions (d → ∞ statements, THEORY.md §2-§3)
 # ----------------------------------------------------------------------------------------------------------------
 def predictions(model: str, beta: float, M: int, N: int, a=None) -> dict:
-    """Asymptotic predictions for the scaling regime of (model, β, M, N).
+    """Asymptotic predictions for the scaling regime of (model, β, M, N), from ``riccati.scaling_predictions``
+    (the one home of the formulas; THEORY.md §2, §3, §6), as a JSON-able dict.
 
-    * ``time_exponent``: (1−2β)/β for β > 1/2 (risk ≈ t^{(1−2β)/β} before the floor; both models), None for
-      β ≤ 1/2 (no power-law decay: R ≈ 1 − s(t)^{1−2β}, THEORY.md §2);
-    * ``plateau``: N^{1−2β} for β > 1/2, N < M (a scaling law: the constant is not predicted; as M → ∞ the
-      exact floor tends to N^{1−2β}/((2β−1)ζ(2β))); 1 − φ^{1−2β} with φ = N/M for β < 1/2 (a value); None if
-      N ≥ M (no width floor);
-    * ``floor``: the exact width floor Σ_{m>N} ã_m² for the given M, N (needs ``a``, else computed from β);
-    * ``emergence_slope``: β, the slope of log T_m against log m (T_m ∝ 1/ã_m ∝ m^β in both models).
+    * ``time_exponent``: (1−2β)/β for β > 1/2, None for β ≤ 1/2 (``regime_law`` says what holds instead);
+    * ``plateau``: the M → ∞ law of the width floor — 1 − φ^{1−2β} (β < 1/2, φ = N/M) or
+      N^{1−2β}/((2β−1)ζ(2β)) (β > 1/2) —, None at β = 1/2 or N ≥ M; ``plateau_correction`` its finite-(N, M)
+      relative correction from the Euler–Maclaurin expansion of the floor itself;
+    * ``floor``: the exact width floor Σ_{N<m≤M} ã_m² (from ``a`` when given); ``floor_asymptotic`` its
+      Euler–Maclaurin value;
+    * ``emergence_slope``: β; ``compute_exponent``, ``sgd_flops_exponent`` with their definitions.
     """
+    from riccati import scaling_predictions
+
     check_choice("model", model, ("quadratic", "homogeneous"))
-    beta = check_real("beta", beta, lo=0.0)
-    M = check_int("M", M, lo=1)
-    N = check_int("N", N, lo=1)
-    if a is None:
-        a = np.arange(1, M + 1, dtype=np.float64) ** (-beta)
-        a = a / np.linalg.norm(a)
-    a = np.asarray(a, dtype=np.float64)
-    floor = float(np.sum(a[N:] ** 2)) if N < M else 0.0
-    out: dict[str, Any] = {"floor": floor, "emergence_slope": beta}
-    if beta > 0.5:
-        out["time_exponent"] = (1 - 2 * beta) / beta
-        out["time_exponent_formula"] = "(1-2β)/β"
-    else:
-        out["time_exponent"] = None
-        out["time_exponent_formula"] = "none: for β ≤ 1/2 the risk is not a power law in t (R ≈ 1 − s(t)^{1−2β})"
-    if N >= M:
-        out["plateau"] = None
-        out["plateau_formula"] = "none: N ≥ M, no width floor"
-        out["plateau_kind"] = None
-    elif beta > 0.5:
-        from scipy.special import zeta
-
-        out["plateau"] = float(N ** (1 - 2 * beta))
-        out["plateau_formula"] = "N^{1-2β}"
-        out["plateau_kind"] = "scaling"  # up to a constant
-        out["plateau_constant_M_inf"] = float(1.0 / ((2 * beta - 1) * zeta(2 * beta)))
-    elif beta < 0.5:
-        from scipy.special import zeta
-
-        phi = N / M
-        out["plateau"] = float(1 - phi ** (1 - 2 * beta))
-        out["plateau_formula"] = "1-φ^{1-2β}, φ=N/M"
-        out["plateau_kind"] = "value"
-        # leading finite-M relative correction of Σ_{m≤M} m^{-2β} (Euler–Maclaurin): |ζ(2β)|(1−2β) M^{-(1−2β)}
-        out["plateau_finite_M_correction"] = float(abs(zeta(2 * beta)) * (1 - 2 * beta) * M ** (-(1 - 2 * beta)))
-    else:
-        out["plateau"] = None
-        out["plateau_formula"] = "none at β = 1/2 (logarithmic corrections)"
-        out["plateau_kind"] = None
+    sp = scaling_predictions(beta, M, N).as_dict()
+    out: dict[str, Any] = dict(sp)
+    if a is not None:
+        a = np.asarray(a, dtype=np.float64)
+        out["floor"] = float(np.sum(a[N:] ** 2)) if N < M else 0.0
+    out["plateau_formula"] = sp["plateau_law"]
+    out["plateau_kind"] = None if sp["plateau"] is None else ("value" if beta < 0.5 else "scaling")
     return out
-
-
-def step_size_parameter(model: str, params: dict, a) -> tuple[float, str]:
-    """The dimensionless step size ε (module docstring) and the formula used, as text."""
-    a = np.asarray(a, dtype=np.float64)
-    eta, d, N, M = float(params["eta"]), int(params["d"]), int(params["N"]), int(params["M"])
-    B = int(params.get("batch", 1) or 1)
-    if model == "quadratic":
-        c = float(params.get("c") or 1.0 / math.sqrt(N))
-        n = min(N, M)
-        ell0 = 2.0 * (c * c * N + 1.0)
-        eps = eta * c * d * ell0 / (B * a[n - 1])
-        return eps, f"ε = η·c·d·ℓ0/(B·ã_{n}) with ℓ0 = 2(c²N+1) = {ell0:.3g}, ã_{n} = {a[n - 1]:.3g}"
-    k = int(params.get("information_exponent") or 4)
-    K1 = float(params.get("K1") or 1.0)
-    amin = float(a[min(N, M) - 1])
-    eps = eta * d ** (k / 2) * K1 / (B * k * amin)
-    return eps, f"ε = η·d^(k/2)·K(1)/(B·k·ã_min) with k = {k}, K(1) = {K1:.3g}, ã_min = {amin:.3g}"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -725,42 +680,24 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
                 f"κ·ε + δ = {gap_tol:.3g}, seed band {band:.3g} (the flow reaches the floor in the run); {noise_why}",
             )
         )
-    if pred.get("plateau_kind") == "value":
-        corr = pred["plateau_finite_M_correction"]
-        ptol = 2 * corr
-        val = abs(data.floor / pred["plateau"] - 1)
+    if pred.get("plateau") is not None and data.floor > 0:
+        corr = pred["plateau_correction"]
+        ptol = _PLATEAU_EM_TOL
+        corrected = pred["plateau"] * (1.0 + corr)
+        val = abs(data.floor / corrected - 1)
         checks.append(
             _check(
                 "plateau_floor_vs_asymptotic",
                 val <= ptol,
                 val,
                 ptol,
-                f"exact floor {data.floor:.4g} vs the M→∞ value 1−φ^(1−2β) = {pred['plateau']:.4g}: relative "
-                f"difference within twice the leading finite-M correction |ζ(2β)|(1−2β)M^-(1−2β) = {corr:.3g}",
+                f"exact floor {data.floor:.4g} vs the M→∞ law {pred['plateau_formula']} = {pred['plateau']:.4g} "
+                f"times 1 + δ, δ = {corr:.3g} its finite-(N, M) correction (Euler–Maclaurin of Σ_(N<m≤M) m^-2β / "
+                f"Σ_(m≤M) m^-2β, riccati.floor_euler_maclaurin): relative difference from {corrected:.4g} within "
+                f"{ptol:g} (the expansion's remainder: below 2e-3 for N ≥ 4, 1.4% at N = 1)",
             )
         )
     return _assemble(data, comparison, checks, n_staircase)
-
-
-def escape_factor(model: str, s0, k: int = 4) -> np.ndarray:
-    """Initial-overlap factor L(s0) of the decoupled emergence time T = L(s0)/ã of one direction.
-
-    Quadratic (THEORY.md §2, logistic G_mm): T = log((1−g0)/g0)/(2ã), so L = ½ log((1−s0)/s0), s0 = G_mm(0).
-    Homogeneous with σ = h_k (THEORY.md §3, ds/dt = 2kã s^{k/2}(1−s)): L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)),
-    closed form for k = 4: (1/s0 − 2 + log((1−s0)/s0))/8. NaN where s0 ≥ 1/2 or s0 ≤ 0.
-    """
-    s0 = np.asarray(s0, dtype=np.float64)
-    ok = (s0 > 0) & (s0 < 0.5)
-    s = np.where(ok, s0, 0.25)
-    if model == "quadratic":
-        L = 0.5 * np.log((1 - s) / s)
-    elif k == 4:
-        L = (1 / s - 2 + np.log((1 - s) / s)) / 8
-    else:
-        from scipy.integrate import quad
-
-        L = np.vectorize(lambda x: quad(lambda u: 1 / (2 * k * u ** (k / 2) * (1 - u)), x, 0.5)[0])(s)
-    return np.where(ok, L, np.nan)
 
 
 def _slope_prediction_tolerance(n_dir: int) -> float:
@@ -864,9 +801,10 @@ def _plateau_block(sr, fr, late, floor, pred, tol: Tolerances, q: float) -> dict
     }
     if floor > 0:
         out["sgd_over_floor_ci"] = t_interval(sgd_late / floor, tol.level)
-    if pred.get("plateau_kind") == "scaling":
+    if pred.get("plateau") is not None:
         out["floor_over_prediction"] = floor / pred["plateau"]
-        out["constant_M_inf"] = pred["plateau_constant_M_inf"]
+        out["finite_M_correction"] = pred["plateau_correction"]
+        out["floor_asymptotic"] = pred["floor_asymptotic"]
     return out
 
 
