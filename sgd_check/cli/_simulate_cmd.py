@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._conventions import add_loss_convention, convention_params, eta_in_code_convention
+
 __all__ = ["register", "run"]
 
 
@@ -33,7 +35,8 @@ def register(subparsers) -> None:
         metavar="EXPR",
         help="homogeneous model: σ (any hermite spec, default h4); quadratic: only He2",
     )
-    p.add_argument("--eta", type=float, required=True, help="SGD step size η > 0")
+    p.add_argument("--eta", type=float, required=True, help="SGD step size η > 0 (see --loss-convention)")
+    add_loss_convention(p)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int, help="number of SGD steps")
     g.add_argument("--t-max", type=float, help="flow time to reach (steps = ceil(t_max / time per step))")
@@ -70,7 +73,7 @@ def build_config(args: argparse.Namespace):
         M=args.M,
         N=args.N,
         beta=args.beta,
-        eta=args.eta,
+        eta=eta_in_code_convention(args.eta, args.loss_convention),
         batch=args.batch,
         steps=1 if args.steps is None else args.steps,
         seeds=args.seeds,
@@ -104,6 +107,7 @@ def run(args) -> int:
         raise ValueError("`--resume` needs `--out DIR`, the folder holding checkpoint.npz; add --out")
     cfg = build_config(args)
     res = simulate(cfg, out=args.out, resume=args.resume, progress=not (args.quiet or args.json))
+    res.params.update(convention_params(args.loss_convention, args.eta))
     paths = {}
     if args.out:
         from sgd_check._sim_output import save_result
