@@ -47,7 +47,7 @@ from ._quadratic import (
     quadratic_risk_from_overlap,
     width_floor,
 )
-from ._teacher import teacher_coefficients
+from ._teacher import TIME_LABEL_HOMOGENEOUS, TIME_LABEL_QUADRATIC, teacher_coefficients
 
 __all__ = [
     "NoPowerLawWindow",
@@ -74,6 +74,8 @@ __all__ = [
     "predicted_emergence_homogeneous",
     "sample_homogeneous_state",
     "TIME_UNIT_QUADRATIC",
+    "TIME_LABEL_QUADRATIC",
+    "TIME_LABEL_HOMOGENEOUS",
     "QuadraticFlow",
     "QuadraticSolution",
     "RiccatiODESolution",

@@ -38,7 +38,7 @@ from scipy.linalg import blas, lapack
 from hermite._validate import check_choice, check_int, check_real, check_width
 
 from ._haar import sample_initial_overlap
-from ._teacher import check_times, normalise_teacher, teacher_coefficients
+from ._teacher import TIME_LABEL_QUADRATIC, check_times, normalise_teacher, teacher_coefficients
 
 __all__ = [
     "QuadraticSolution",
@@ -135,8 +135,9 @@ class QuadraticSolution:
         G_diag: (T, M) diagonal G_mm(t), teacher directions in the order of ``a``.
         floor: width floor Σ_{m>N} ã_m² (0 if N ≥ M), the t → ∞ limit of ``risk``.
         emergence_times: (M,) first time G_mm crosses 1/2 (nan if not within [0, t_max]).
-        time_unit: description of the time convention.
+        time_unit: description of the time convention (a sentence).
         params: dict with M, N, d, method, emergence_method, ...
+        time_label: short axis label of the same convention, "t = 4cη·steps".
     """
 
     t: np.ndarray
@@ -146,6 +147,7 @@ class QuadraticSolution:
     emergence_times: np.ndarray
     time_unit: str
     params: dict[str, Any]
+    time_label: str = TIME_LABEL_QUADRATIC
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ Conventions
   ``t = η·steps``. The SGD curve is put on that axis through the stated time map (times ``time_map_factor``,
   1 unless one is testing a deliberately wrong map).
 * "Direction curves" are G_mm(t) (quadratic) or max_i m_ip(t)² (homogeneous), shape (S, T, M). Direction m is
-  *learned* when its curve first crosses 1/2; the crossing time is interpolated linearly in log t.
+  *learned* when its curve first crosses 1/2. For SGD the crossing time is interpolated linearly in log t on the
+  logged grid; for the flow it comes from the flow's dense output (``CheckData.flow_emergence``), so it does not
+  depend on the logging grid.
 * Per-seed pairing: seed s of SGD is compared with the exact flow started from seed s's own initial state, so
   the initial-condition spread cancels and what is left is SGD noise plus the O(η) bias.
 

@@ -141,7 +141,7 @@ def test_flow_fit_window_spans_enough_emergences_or_reports_none():
     a = riccati.teacher_coefficients(1.0, M)
     sol = riccati.quadratic_flow(a, riccati.sample_initial_overlap(0, d, M, N), t)
     f = riccati.fit_quadratic_flow(sol, beta=1.0)
-    assert f.n_emergences >= 8
+    assert f.n_emergences >= 8 and sol.time_label == "t = 4cη·steps"  # short axis label (item 17)
     sel = (t >= f.window[0]) & (t <= f.window[1])
     lr = stats.linregress(np.log(t[sel]), np.log(sol.risk[sel]))
     q = stats.t.ppf(0.975, sel.sum() - 2)

@@ -349,10 +349,10 @@ def _time_label(model: str, convention: str) -> tuple[str, str]:
 
     if model == "quadratic":
         unit = riccati.TIME_UNIT_QUADRATIC
-        label = "t = 4cη·steps" if convention == "half" else "t = 8cη_talk·steps"
+        label = riccati.TIME_LABEL_QUADRATIC if convention == "half" else "t = 8cη_talk·steps"
     else:
         unit = riccati.TIME_UNIT_HOMOGENEOUS
-        label = "t = η·steps" if convention == "half" else "t = 2η_talk·steps"
+        label = riccati.TIME_LABEL_HOMOGENEOUS if convention == "half" else "t = 2η_talk·steps"
     if convention == "talk":
         unit += "; talk convention (loss (f-y)^2): eta = 2*eta_talk"
     return label, unit
