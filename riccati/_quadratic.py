@@ -56,10 +56,23 @@ _METHODS = ("auto", "graded", "lyapunov", "dual", "reference")
 _Y0_ROUND_TOL = 1e-5  # singular values of Y0 in (1, 1 + this] are float32 round-off, set to 1
 _ONE_TOL = 1e-13  # singular values of Y0 with 1 − s² below this are exactly 1 (span(U0) ∩ span(Θ), M + N > d)
 _REF_STEP = 30.0  # bound on ã_1 Δt per orthogonal-iteration sub-step of the reference method
-# Below this many flops per time (≈ (M + N)·N²) BLAS/LAPACK run on one thread: threading a small QR costs more in
-# synchronisation than it gains, and on a machine whose cores are busy it was measured 90× slower
-# (M = 100, N = 75: 1.5 s vs 0.017 s per time at load 11 on 2 cores).
-_SINGLE_THREAD_FLOPS = 3e7
+# Below this many flops per time (≈ (M + N)·N²) BLAS/LAPACK run on one thread. Threading a QR of these sizes gains
+# little on 2 cores and, on a machine whose cores are busy, was measured 8-15x slower than one thread (OpenBLAS
+# threads wait for cores: dgeqrt 3200×800 took 3.1 s on 2 threads vs 0.49 s on one at load 10; M = 100, N = 75:
+# 1.5 s vs 0.017 s per time). The largest BEVW problems (N = M = 2400 Lyapunov, ~3e10 flops) keep all threads.
+_SINGLE_THREAD_FLOPS = 1e10
+
+
+def _qr_r(A: np.ndarray, n: int) -> np.ndarray:
+    """Upper-triangular R (n × n) of the Householder QR of the tall matrix A (m × n, m ≥ n), A overwritten.
+
+    LAPACK dgeqrt (blocked, recursive panel dgeqrt3, block 64) rather than dgeqrf: its panel is level-3, which
+    made the per-time QR 2-4x faster single-threaded at the BEVW sizes (bench/riccati_bench.py, section 1).
+    """
+    qr, _, info = lapack.dgeqrt(min(64, n), A, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Householder QR failed (LAPACK dgeqrt info={info})")
+    return np.triu(qr[:n])
 
 
 def _blas_threads(flops_per_time: float):
@@ -237,7 +250,7 @@ class _Core:
         Mt = self.Ld.copy()
         Mt[r:] *= E[:, None]
         top = Mt[r:].copy()
-        Rf = sla.qr(Mt, mode="r", overwrite_a=True, check_finite=False)[0][:r]
+        Rf = _qr_r(Mt, r)
         Qt = sla.solve_triangular(Rf, top.T, trans="T", lower=False, check_finite=False).T[::-1]  # sorted order
         delta = np.einsum("ij,ij->i", Qt, Qt)  # (I − G)_mm, accurate even when tiny
         S = np.sqrt(a)[:, None] * Qt
@@ -268,7 +281,7 @@ class _Core:
         """Q_top (M × Ne): teacher rows of an orthonormal basis of span(D_t X0) (Householder R, then Q = M̃R⁻¹)."""
         Mt = self._graded_matrix(t)
         top = Mt[: self.M].copy()
-        R = sla.qr(Mt, mode="r", overwrite_a=True, check_finite=False)[0][: self.Ne]
+        R = _qr_r(Mt, self.Ne)
         return sla.solve_triangular(R, top.T, trans="T", lower=False, check_finite=False).T
 
     def _eval_basis(self, Qt: np.ndarray, slope: bool = False):
@@ -447,19 +460,27 @@ def quadratic_flow(
     t = check_times(times)
     check_choice("method", method, _METHODS)
     check_choice("emergence", emergence, ("auto", "exact", "interp"))
-    M_, N_ = Y.shape
-    with _blas_threads((M_ + min(N_, M_)) * min(N_, M_) ** 2):
-        return _quadratic_flow_impl(a_n, Y, t, d, method, emergence, progress)
-
-
-def _quadratic_flow_impl(a_n, Y, t, d, method, emergence, progress) -> QuadraticSolution:
     M, N = Y.shape
     perm = np.argsort(-a_n, kind="stable")
-    inv = np.argsort(perm)
-    a_s = a_n[perm]
-    core = _Core(a_s, Y[perm], "graded" if method == "reference" else method)
+    with _blas_threads((M + min(N, M)) * min(N, M) ** 2):  # one-off factorisations
+        core = _Core(a_n[perm], Y[perm], "graded" if method == "reference" else method)
     if method == "reference":
         core.method = "reference"
+    Ne = core.Ne
+    if core.method == "lyapunov":
+        cost = M**3
+    elif core.method == "dual":
+        cost = (M + core.r) * core.r**2
+    else:
+        cost = (M + Ne) * Ne * Ne
+    with _blas_threads(cost):  # per-time work
+        return _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost)
+
+
+def _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost) -> QuadraticSolution:
+    M = core.M
+    inv = np.argsort(perm)
+    a_s = core.a
 
     grid = t if t[0] == 0.0 else np.concatenate([[0.0], t])
     batched = core.evaluate_many(grid) if core.method != "reference" else None
@@ -478,8 +499,6 @@ def _quadratic_flow_impl(a_n, Y, t, d, method, emergence, progress) -> Quadratic
     risk = np.array([r[0] for r in res])
     g = np.array([r[1] for r in res])
 
-    Ne = core.Ne
-    cost = (M * Ne * Ne) if core.method == "lyapunov" else ((M + Ne) * Ne * Ne)
     crossed = int(np.sum((g >= 0.5).any(axis=0)))
     refine = emergence == "exact" or (emergence == "auto" and core.method != "reference" and crossed * cost < 1e8)
     em = _emergence(core, grid, g, refine and core.method != "reference")
@@ -500,6 +519,7 @@ def _quadratic_flow_impl(a_n, Y, t, d, method, emergence, progress) -> Quadratic
             "method": core.method,
             "emergence_method": "newton" if refine and core.method != "reference" else "logit-linear",
             "risk": "relative",
+            **({"dual_r": core.r} if core.method == "dual" else {}),
         },
     )
 
