@@ -63,7 +63,7 @@ def bench_quadratic(quick: bool):
     times = np.geomspace(1, 4096, 40)
     gemm = _gemm_rate(1)
     print(
-        f"  measured dgemm rate, 1 BLAS thread (as riccati uses below 1e10 flops per time): {gemm / 1e9:.1f} GFlop/s; "
+        f"  measured dgemm rate, 1 BLAS thread (quadratic_flow default blas_threads=1): {gemm / 1e9:.1f} GFlop/s; "
         "target: per-time cost within 2x of the factorisation's flop count at that rate"
     )
     total = 0.0

@@ -56,11 +56,11 @@ _METHODS = ("auto", "graded", "lyapunov", "dual", "reference")
 _Y0_ROUND_TOL = 1e-5  # singular values of Y0 in (1, 1 + this] are float32 round-off, set to 1
 _ONE_TOL = 1e-13  # singular values of Y0 with 1 − s² below this are exactly 1 (span(U0) ∩ span(Θ), M + N > d)
 _REF_STEP = 30.0  # bound on ã_1 Δt per orthogonal-iteration sub-step of the reference method
-# Below this many flops per time (≈ (M + N)·N²) BLAS/LAPACK run on one thread. Threading a QR of these sizes gains
-# little on 2 cores and, on a machine whose cores are busy, was measured 8-15x slower than one thread (OpenBLAS
-# threads wait for cores: dgeqrt 3200×800 took 3.1 s on 2 threads vs 0.49 s on one at load 10; M = 100, N = 75:
-# 1.5 s vs 0.017 s per time). The largest BEVW problems (N = M = 2400 Lyapunov, ~3e10 flops) keep all threads.
-_SINGLE_THREAD_FLOPS = 1e10
+# BLAS/LAPACK threads used by quadratic_flow (argument ``blas_threads``; default 1). On a machine whose cores are
+# busy, OpenBLAS threads wait for cores: measured at load 10-12 on 2 cores, dgeqrt 3200×800 took 3.1 s on 2
+# threads vs 0.49 s on one, M = 100, N = 75 took 1.5 s vs 0.017 s per time, and the one-off factorisations of the
+# N = 2400 dual method ran ~10x slower threaded. On an idle multi-core machine pass blas_threads=None (all cores).
+_DEFAULT_BLAS_THREADS = 1
 
 
 def _qr_r(A: np.ndarray, n: int) -> np.ndarray:
@@ -75,15 +75,15 @@ def _qr_r(A: np.ndarray, n: int) -> np.ndarray:
     return np.triu(qr[:n])
 
 
-def _blas_threads(flops_per_time: float):
-    """Context limiting BLAS to one thread for small per-time problems (no-op for large ones)."""
+def _blas_threads(threads: int | None):
+    """Context limiting BLAS/LAPACK to ``threads`` threads (None: leave the library's default)."""
     import contextlib
 
-    if flops_per_time >= _SINGLE_THREAD_FLOPS:
+    if threads is None:
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1, user_api="blas")
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -422,7 +422,15 @@ def _check_Y0(Y0, M: int) -> np.ndarray:
 
 
 def quadratic_flow(
-    a, Y0, times, *, d: int | None = None, method: str = "auto", emergence: str = "auto", progress=None
+    a,
+    Y0,
+    times,
+    *,
+    d: int | None = None,
+    method: str = "auto",
+    emergence: str = "auto",
+    progress=None,
+    blas_threads: int | None = _DEFAULT_BLAS_THREADS,
 ) -> QuadraticSolution:
     """Exact Riccati flow dG/dt = ÃG + GÃ − 2GÃG of the quadratic model, evaluated at ``times`` (THEORY.md §2).
 
@@ -440,6 +448,8 @@ def quadratic_flow(
         emergence: "auto" (Newton refinement on the exact flow when cheap, else linear interpolation of
             logit G_mm in t between the bracketing grid times), "exact" (always refine), or "interp" (never).
         progress: optional callable ``progress(done, total)`` called after each time point (for CLIs).
+        blas_threads: BLAS/LAPACK threads (default 1: measured fastest on a shared, busy machine; None: the
+            library's default, all cores, which helps only on an idle multi-core machine at large N).
 
     Returns:
         :class:`QuadraticSolution` (risk, G_diag, floor, emergence_times in the order of ``a``).
@@ -460,20 +470,21 @@ def quadratic_flow(
     t = check_times(times)
     check_choice("method", method, _METHODS)
     check_choice("emergence", emergence, ("auto", "exact", "interp"))
+    if blas_threads is not None:
+        blas_threads = check_int("blas_threads", blas_threads, lo=1, fix="use 1 (default) or None for all cores")
     M, N = Y.shape
     perm = np.argsort(-a_n, kind="stable")
-    with _blas_threads((M + min(N, M)) * min(N, M) ** 2):  # one-off factorisations
+    with _blas_threads(blas_threads):
         core = _Core(a_n[perm], Y[perm], "graded" if method == "reference" else method)
-    if method == "reference":
-        core.method = "reference"
-    Ne = core.Ne
-    if core.method == "lyapunov":
-        cost = M**3
-    elif core.method == "dual":
-        cost = (M + core.r) * core.r**2
-    else:
-        cost = (M + Ne) * Ne * Ne
-    with _blas_threads(cost):  # per-time work
+        if method == "reference":
+            core.method = "reference"
+        Ne = core.Ne
+        if core.method == "lyapunov":
+            cost = M**3
+        elif core.method == "dual":
+            cost = (M + core.r) * core.r**2
+        else:
+            cost = (M + Ne) * Ne * Ne
         return _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost)
 
 

@@ -168,3 +168,14 @@ def test_talk_loss_convention_is_named(run_cli):
     res = json.loads(out)
     assert res["params"]["loss_convention"] == "talk" and "2*eta_talk" in res["time_unit"]
     assert res["time_label"] == "t = 8cη_talk·steps"
+
+
+def test_progress_lines_off_a_terminal(capsys):
+    """Item 16: runs longer than a few seconds print plain progress lines on stderr when it is not a terminal."""
+    from sgd_check.cli._theory_cmd import _Progress
+
+    with _Progress("Riccati closed form", first_after=0.0, every=0.0) as p:
+        p.update(3, 40)
+        p.update(40, 40)  # the last one is not announced
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "3/40 times" in err

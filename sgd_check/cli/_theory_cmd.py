@@ -207,16 +207,16 @@ def _fit(sol, beta: float, N: int, M: int) -> dict:
     }
 
 
-def _converged_tmax(risk_at, t0: float, tol: float, scale: float, max_doublings: int = 30):
-    """Smallest T = t0·2^k with |R(2T) − R(T)| ≤ tol·max(R(2T), scale); returns (T_end = 2T, k, converged)."""
-    T = t0
-    r_prev = risk_at(T)
-    for k in range(max_doublings):
-        r = risk_at(2 * T)
+def _converged_tmax(t_ladder, risks, tol: float, scale: float):
+    """First T on the doubling ladder t_k = t_0·2^k with |R(2T) − R(T)| ≤ tol·max(R(2T), scale).
+
+    Returns (T_end = 2T, k, converged); T_end is the last rung if the criterion is never met.
+    """
+    for k in range(len(t_ladder) - 1):
+        r_prev, r = risks[k], risks[k + 1]
         if abs(r - r_prev) <= tol * max(r, scale):
-            return 2 * T, k, True
-        T, r_prev = 2 * T, r
-    return T, max_doublings, False
+            return float(t_ladder[k + 1]), k, True
+    return float(t_ladder[-1]), len(t_ladder) - 1, False
 
 
 def _run_quadratic(args):
@@ -248,11 +248,12 @@ def _run_quadratic(args):
         horizon["rule"] = "3× predicted emergence of direction min(N, M): 3·log(d/N)/(2 ã_n)"
         if until == "converged":
             scale = float(a[n_learn - 1] ** 2)
-
-            def risk_at(tt):
-                return float(riccati.quadratic_flow(a, Y0, [tt], d=args.d, emergence="interp").risk[0])
-
-            tmax, k, ok = _converged_tmax(risk_at, t_emerge, args.tol, scale)
+            ladder = t_emerge * 2.0 ** np.arange(31)  # one closed-form call for the whole doubling ladder
+            with _Progress("horizon: doubling ladder") as prog:
+                r_ladder = riccati.quadratic_flow(
+                    a, Y0, ladder, d=args.d, emergence="interp", progress=prog.update
+                ).risk
+            tmax, k, ok = _converged_tmax(ladder, r_ladder, args.tol, scale)
             horizon["rule"] = (
                 f"--until converged: 3·log(d/N)/(2 ã_n) doubled {k} times until |R(2T) − R(T)| ≤ "
                 f"{args.tol:g}·max(R(2T), ã_n² = {scale:.3g})" + ("" if ok else " (not reached in 30 doublings)")
