@@ -439,7 +439,9 @@ class QuadraticPredictions:
     emergence_rule: str = "t_m = log(1/g0)/(2 ã_m), g0 = N/d (additive model, THEORY.md §2)"
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        # only reached for names not found normally: delegate to the scaling predictions (never for dunders or
+        # "scaling" itself, so copying and unpickling cannot recurse)
+        if name.startswith("__") or name == "scaling":
             raise AttributeError(name)
         return getattr(self.scaling, name)
 
