@@ -414,7 +414,10 @@ def run(args) -> int:
             law = predicted["plateau_law"] + (
                 f" = {predicted['plateau']:.4g}" if predicted.get("plateau") is not None else ""
             )
-            print(f"  regime {predicted['regime']}: no power law in t; plateau {law}")
+            print(
+                f"  regime {predicted['regime']}: no power law in t; plateau {law}; finite-M floor "
+                f"(Euler–Maclaurin) {predicted['floor_asymptotic']:.4g}"
+            )
         else:
             fitted = (
                 f"fitted {fit['time_exponent']:.4g} [{fit['ci'][0]:.4g}, {fit['ci'][1]:.4g}] on window "
