@@ -33,20 +33,55 @@ def _t(f):
     return time.perf_counter() - t0, out
 
 
+def _gemm_rate(threads: int | None = 1) -> float:
+    """Measured dgemm rate (flop/s) on 1500×1500 matrices with ``threads`` BLAS threads (best of 3)."""
+    from threadpoolctl import threadpool_limits
+
+    A = np.random.default_rng(0).random((1500, 1500))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        A @ A
+        best = min(_t(lambda: A @ A)[0] for _ in range(3))
+    return 2 * 1500**3 / best
+
+
+def _qr_flops(sol, M: int, N: int) -> tuple[float, str]:
+    """Flop count of the per-time factorisation of the method used (Householder QR: 2mn² − 2n³/3)."""
+    meth = sol.params["method"]
+    if meth == "graded":
+        m, n = M + min(N, M), min(N, M)
+    elif meth == "dual":
+        n = sol.params.get("dual_r") or M
+        m = M + n
+    else:  # lyapunov: Cholesky (M³/3) + triangular inverse and product (2M³/3)
+        return float(M) ** 3, "potrf+potri M³"
+    return 2.0 * m * n * n - 2.0 * n**3 / 3, f"QR {m}×{n}"
+
+
 def bench_quadratic(quick: bool):
     print("== 1. quadratic closed form, d=3200 M=2400 beta=1, 40 log-spaced times in [1, 4096] (limit 60 s total)")
     d, M = 3200, 2400
     a = riccati.teacher_coefficients(1.0, M)
     times = np.geomspace(1, 4096, 40)
+    gemm = _gemm_rate(1)
+    print(
+        f"  measured dgemm rate, 1 BLAS thread (quadratic_flow default blas_threads=1): {gemm / 1e9:.1f} GFlop/s; "
+        "target: per-time cost within 2x of the factorisation's flop count at that rate"
+    )
     total = 0.0
     for N in (50, 200, 800, 2400):
         Y0 = riccati.sample_initial_overlap(0, d, M, N)
         sec, sol = _t(lambda Y0=Y0: riccati.quadratic_flow(a, Y0, times, d=d))
+        sec_i, sol_i = _t(lambda Y0=Y0: riccati.quadratic_flow(a, Y0, times, d=d, emergence="interp"))
         total += sec
         i1024 = int(np.argmin(np.abs(times - 1024)))
+        fl, what = _qr_flops(sol_i, M, N)
+        per = sec_i / (times.size + 1)
         print(
             f"  N={N:5d}: {sec:7.2f} s  method={sol.params['method']:9s} "
-            f"R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}"
+            f"R(t={times[i1024]:.0f})={sol.risk[i1024]:.6f} R(4096)={sol.risk[-1]:.3e} floor={sol.floor:.6f}\n"
+            f"           per time {per * 1e3:8.1f} ms (no emergence refinement; {sec - sec_i:.2f} s of the total is "
+            f"Newton refinement) vs {what} = {fl:.3g} flops -> {fl / gemm * 1e3:.1f} ms at the dgemm rate: "
+            f"{per / (fl / gemm):.1f}x (target <= 2x)"
         )
     print(f"  whole set: {total:.1f} s (limit 60 s) -> {'OK' if total <= 60 else 'MISSED'}")
     # self-check value of THEORY.md §2

@@ -21,7 +21,23 @@ from ._homogeneous import (
     sample_homogeneous_state,
 )
 from ._ode import RiccatiODESolution, riccati_ode
-from ._predict import PowerLawFit, QuadraticPredictions, fit_power_law, fit_quadratic_flow, quadratic_predictions
+from ._predict import (
+    NoPowerLawWindow,
+    PowerLawFit,
+    QuadraticPredictions,
+    ScalingPredictions,
+    escape_factor,
+    eta_for_step_parameter,
+    fit_flow_power_law,
+    fit_power_law,
+    fit_quadratic_flow,
+    floor_euler_maclaurin,
+    power_law_window,
+    predicted_emergence_from_overlaps,
+    quadratic_predictions,
+    scaling_predictions,
+    step_size_parameter,
+)
 from ._quadratic import (
     TIME_UNIT_QUADRATIC,
     QuadraticFlow,
@@ -31,14 +47,24 @@ from ._quadratic import (
     quadratic_risk_from_overlap,
     width_floor,
 )
-from ._teacher import teacher_coefficients
+from ._teacher import TIME_LABEL_HOMOGENEOUS, TIME_LABEL_QUADRATIC, teacher_coefficients
 
 __all__ = [
+    "NoPowerLawWindow",
     "PowerLawFit",
     "QuadraticPredictions",
+    "ScalingPredictions",
+    "escape_factor",
+    "eta_for_step_parameter",
+    "fit_flow_power_law",
     "fit_power_law",
     "fit_quadratic_flow",
+    "floor_euler_maclaurin",
+    "power_law_window",
+    "predicted_emergence_from_overlaps",
     "quadratic_predictions",
+    "scaling_predictions",
+    "step_size_parameter",
     "TIME_UNIT_HOMOGENEOUS",
     "HomogeneousSolution",
     "homogeneous_activation_info",
@@ -48,6 +74,8 @@ __all__ = [
     "predicted_emergence_homogeneous",
     "sample_homogeneous_state",
     "TIME_UNIT_QUADRATIC",
+    "TIME_LABEL_QUADRATIC",
+    "TIME_LABEL_HOMOGENEOUS",
     "QuadraticFlow",
     "QuadraticSolution",
     "RiccatiODESolution",

@@ -38,7 +38,7 @@ from scipy.linalg import blas, lapack
 from hermite._validate import check_choice, check_int, check_real, check_width
 
 from ._haar import sample_initial_overlap
-from ._teacher import check_times, normalise_teacher, teacher_coefficients
+from ._teacher import TIME_LABEL_QUADRATIC, check_times, normalise_teacher, teacher_coefficients
 
 __all__ = [
     "QuadraticSolution",
@@ -56,6 +56,34 @@ _METHODS = ("auto", "graded", "lyapunov", "dual", "reference")
 _Y0_ROUND_TOL = 1e-5  # singular values of Y0 in (1, 1 + this] are float32 round-off, set to 1
 _ONE_TOL = 1e-13  # singular values of Y0 with 1 − s² below this are exactly 1 (span(U0) ∩ span(Θ), M + N > d)
 _REF_STEP = 30.0  # bound on ã_1 Δt per orthogonal-iteration sub-step of the reference method
+# BLAS/LAPACK threads used by quadratic_flow (argument ``blas_threads``; default 1). On a machine whose cores are
+# busy, OpenBLAS threads wait for cores: measured at load 10-12 on 2 cores, dgeqrt 3200×800 took 3.1 s on 2
+# threads vs 0.49 s on one, M = 100, N = 75 took 1.5 s vs 0.017 s per time, and the one-off factorisations of the
+# N = 2400 dual method ran ~10x slower threaded. On an idle multi-core machine pass blas_threads=None (all cores).
+_DEFAULT_BLAS_THREADS = 1
+
+
+def _qr_r(A: np.ndarray, n: int) -> np.ndarray:
+    """Upper-triangular R (n × n) of the Householder QR of the tall matrix A (m × n, m ≥ n), A overwritten.
+
+    LAPACK dgeqrt (blocked, recursive panel dgeqrt3, block 64) rather than dgeqrf: its panel is level-3, which
+    made the per-time QR 2-4x faster single-threaded at the BEVW sizes (bench/riccati_bench.py, section 1).
+    """
+    qr, _, info = lapack.dgeqrt(min(64, n), A, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Householder QR failed (LAPACK dgeqrt info={info})")
+    return np.triu(qr[:n])
+
+
+def _blas_threads(threads: int | None):
+    """Context limiting BLAS/LAPACK to ``threads`` threads (None: leave the library's default)."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -120,8 +148,9 @@ class QuadraticSolution:
         G_diag: (T, M) diagonal G_mm(t), teacher directions in the order of ``a``.
         floor: width floor Σ_{m>N} ã_m² (0 if N ≥ M), the t → ∞ limit of ``risk``.
         emergence_times: (M,) first time G_mm crosses 1/2 (nan if not within [0, t_max]).
-        time_unit: description of the time convention.
+        time_unit: description of the time convention (a sentence).
         params: dict with M, N, d, method, emergence_method, ...
+        time_label: short axis label of the same convention, "t = 4cη·steps".
     """
 
     t: np.ndarray
@@ -131,6 +160,7 @@ class QuadraticSolution:
     emergence_times: np.ndarray
     time_unit: str
     params: dict[str, Any]
+    time_label: str = TIME_LABEL_QUADRATIC
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -220,7 +250,7 @@ class _Core:
         Mt = self.Ld.copy()
         Mt[r:] *= E[:, None]
         top = Mt[r:].copy()
-        Rf = sla.qr(Mt, mode="r", overwrite_a=True, check_finite=False)[0][:r]
+        Rf = _qr_r(Mt, r)
         Qt = sla.solve_triangular(Rf, top.T, trans="T", lower=False, check_finite=False).T[::-1]  # sorted order
         delta = np.einsum("ij,ij->i", Qt, Qt)  # (I − G)_mm, accurate even when tiny
         S = np.sqrt(a)[:, None] * Qt
@@ -251,7 +281,7 @@ class _Core:
         """Q_top (M × Ne): teacher rows of an orthonormal basis of span(D_t X0) (Householder R, then Q = M̃R⁻¹)."""
         Mt = self._graded_matrix(t)
         top = Mt[: self.M].copy()
-        R = sla.qr(Mt, mode="r", overwrite_a=True, check_finite=False)[0][: self.Ne]
+        R = _qr_r(Mt, self.Ne)
         return sla.solve_triangular(R, top.T, trans="T", lower=False, check_finite=False).T
 
     def _eval_basis(self, Qt: np.ndarray, slope: bool = False):
@@ -392,7 +422,15 @@ def _check_Y0(Y0, M: int) -> np.ndarray:
 
 
 def quadratic_flow(
-    a, Y0, times, *, d: int | None = None, method: str = "auto", emergence: str = "auto", progress=None
+    a,
+    Y0,
+    times,
+    *,
+    d: int | None = None,
+    method: str = "auto",
+    emergence: str = "auto",
+    progress=None,
+    blas_threads: int | None = _DEFAULT_BLAS_THREADS,
 ) -> QuadraticSolution:
     """Exact Riccati flow dG/dt = ÃG + GÃ − 2GÃG of the quadratic model, evaluated at ``times`` (THEORY.md §2).
 
@@ -410,6 +448,8 @@ def quadratic_flow(
         emergence: "auto" (Newton refinement on the exact flow when cheap, else linear interpolation of
             logit G_mm in t between the bracketing grid times), "exact" (always refine), or "interp" (never).
         progress: optional callable ``progress(done, total)`` called after each time point (for CLIs).
+        blas_threads: BLAS/LAPACK threads (default 1: measured fastest on a shared, busy machine; None: the
+            library's default, all cores, which helps only on an idle multi-core machine at large N).
 
     Returns:
         :class:`QuadraticSolution` (risk, G_diag, floor, emergence_times in the order of ``a``).
@@ -430,12 +470,28 @@ def quadratic_flow(
     t = check_times(times)
     check_choice("method", method, _METHODS)
     check_choice("emergence", emergence, ("auto", "exact", "interp"))
+    if blas_threads is not None:
+        blas_threads = check_int("blas_threads", blas_threads, lo=1, fix="use 1 (default) or None for all cores")
+    M, N = Y.shape
     perm = np.argsort(-a_n, kind="stable")
+    with _blas_threads(blas_threads):
+        core = _Core(a_n[perm], Y[perm], "graded" if method == "reference" else method)
+        if method == "reference":
+            core.method = "reference"
+        Ne = core.Ne
+        if core.method == "lyapunov":
+            cost = M**3
+        elif core.method == "dual":
+            cost = (M + core.r) * core.r**2
+        else:
+            cost = (M + Ne) * Ne * Ne
+        return _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost)
+
+
+def _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost) -> QuadraticSolution:
+    M = core.M
     inv = np.argsort(perm)
-    a_s = a_n[perm]
-    core = _Core(a_s, Y[perm], "graded" if method == "reference" else method)
-    if method == "reference":
-        core.method = "reference"
+    a_s = core.a
 
     grid = t if t[0] == 0.0 else np.concatenate([[0.0], t])
     batched = core.evaluate_many(grid) if core.method != "reference" else None
@@ -454,8 +510,6 @@ def quadratic_flow(
     risk = np.array([r[0] for r in res])
     g = np.array([r[1] for r in res])
 
-    Ne = core.Ne
-    cost = (M * Ne * Ne) if core.method == "lyapunov" else ((M + Ne) * Ne * Ne)
     crossed = int(np.sum((g >= 0.5).any(axis=0)))
     refine = emergence == "exact" or (emergence == "auto" and core.method != "reference" and crossed * cost < 1e8)
     em = _emergence(core, grid, g, refine and core.method != "reference")
@@ -476,6 +530,7 @@ def quadratic_flow(
             "method": core.method,
             "emergence_method": "newton" if refine and core.method != "reference" else "logit-linear",
             "risk": "relative",
+            **({"dual_r": core.r} if core.method == "dual" else {}),
         },
     )
 

@@ -6,7 +6,11 @@ import numpy as np
 
 from hermite._validate import check_int, check_real
 
-__all__ = ["teacher_coefficients", "normalise_teacher", "check_times"]
+__all__ = ["teacher_coefficients", "normalise_teacher", "check_times", "TIME_LABEL_QUADRATIC", "TIME_LABEL_HOMOGENEOUS"]
+
+# Short axis labels of the two time conventions (the full sentences are TIME_UNIT_QUADRATIC / _HOMOGENEOUS).
+TIME_LABEL_QUADRATIC = "t = 4cη·steps"
+TIME_LABEL_HOMOGENEOUS = "t = η·steps"
 
 
 def teacher_coefficients(beta: float, M: int) -> np.ndarray:

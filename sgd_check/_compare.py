@@ -10,7 +10,9 @@ Conventions
   ``t = η·steps``. The SGD curve is put on that axis through the stated time map (times ``time_map_factor``,
   1 unless one is testing a deliberately wrong map).
 * "Direction curves" are G_mm(t) (quadratic) or max_i m_ip(t)² (homogeneous), shape (S, T, M). Direction m is
-  *learned* when its curve first crosses 1/2; the crossing time is interpolated linearly in log t.
+  *learned* when its curve first crosses 1/2. For SGD the crossing time is interpolated linearly in log t on the
+  logged grid; for the flow it comes from the flow's dense output (``CheckData.flow_emergence``), so it does not
+  depend on the logging grid.
 * Per-seed pairing: seed s of SGD is compared with the exact flow started from seed s's own initial state, so
   the initial-condition spread cancels and what is left is SGD noise plus the O(η) bias.
 
@@ -45,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from hermite._validate import check_choice, check_int, check_real
+from hermite._validate import check_choice, check_real
+from riccati._predict import escape_factor, step_size_parameter
 
 __all__ = [
     "Tolerances",
@@ -71,6 +74,7 @@ __all__ = [
 
 REPORT_SCHEMA_VERSION = 1
 _LEVEL_HALF = 0.5
+_PLATEAU_EM_TOL = 0.02  # remainder of the Euler–Maclaurin floor (riccati.floor_euler_maclaurin): ≤ 2e-3 for N ≥ 4
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -130,6 +134,9 @@ class CheckData:
     floor : exact width floor Σ_{m>N} ã_m² of the flow (0 if N ≥ M).
     time_unit : text of the time convention.
     extra : JSON-able dict (samples_per_second, seconds, versions...), copied into the report as is.
+    flow_emergence : optional (S, M) emergence times of the flow from its dense output (riccati: Newton on the
+        closed form, or the ODE's dense grid), independent of the logging grid; NaN where not reached. When
+        absent they are interpolated on the logged grid like SGD's.
     """
 
     model: str
@@ -145,6 +152,7 @@ class CheckData:
     floor: float
     time_unit: str
     extra: dict = field(default_factory=dict)
+    flow_emergence: np.ndarray | None = None
 
     def __post_init__(self):
         check_choice("model", self.model, ("quadratic", "homogeneous"))
@@ -176,6 +184,11 @@ class CheckData:
         object.__setattr__(self, "flow_dir", np.asarray(self.flow_dir, dtype=np.float64))
         object.__setattr__(self, "diverged", div)
         object.__setattr__(self, "floor", float(self.floor))
+        if self.flow_emergence is not None:
+            fe = np.asarray(self.flow_emergence, dtype=np.float64)
+            if fe.shape != (S, M):
+                raise ValueError(f"`flow_emergence` must have shape (S, M) = {(S, M)}; got {fe.shape}")
+            object.__setattr__(self, "flow_emergence", fe)
 
     # -- persistence ---------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
@@ -202,6 +215,7 @@ class CheckData:
             sgd_dir=self.sgd_dir,
             flow_dir=self.flow_dir,
             diverged=self.diverged,
+            **({} if self.flow_emergence is None else {"flow_emergence": self.flow_emergence}),
         )
 
     @classmethod
@@ -215,6 +229,7 @@ class CheckData:
                 meta = json.loads(str(z["meta"]))
                 arrays = {k: z[k] for k in ("a", "t", "steps", "sgd_risk", "flow_risk", "sgd_dir", "flow_dir")}
                 diverged = z["diverged"]
+                flow_emergence = z["flow_emergence"] if "flow_emergence" in z.files else None
         except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
             why = "empty file" if os.path.getsize(path) == 0 else type(exc).__name__
             raise ValueError(
@@ -228,6 +243,7 @@ class CheckData:
             time_unit=meta["time_unit"],
             extra=meta.get("extra", {}),
             diverged=diverged,
+            flow_emergence=flow_emergence,
             **arrays,
         )
 
@@ -338,75 +354,28 @@ def _t_quantile(n: int, level: float) -> float:
 # predictions (d → ∞ statements, THEORY.md §2-§3)
 # ----------------------------------------------------------------------------------------------------------------
 def predictions(model: str, beta: float, M: int, N: int, a=None) -> dict:
-    """Asymptotic predictions for the scaling regime of (model, β, M, N).
+    """Asymptotic predictions for the scaling regime of (model, β, M, N), from ``riccati.scaling_predictions``
+    (the one home of the formulas; THEORY.md §2, §3, §6), as a JSON-able dict.
 
-    * ``time_exponent``: (1−2β)/β for β > 1/2 (risk ≈ t^{(1−2β)/β} before the floor; both models), None for
-      β ≤ 1/2 (no power-law decay: R ≈ 1 − s(t)^{1−2β}, THEORY.md §2);
-    * ``plateau``: N^{1−2β} for β > 1/2, N < M (a scaling law: the constant is not predicted; as M → ∞ the
-      exact floor tends to N^{1−2β}/((2β−1)ζ(2β))); 1 − φ^{1−2β} with φ = N/M for β < 1/2 (a value); None if
-      N ≥ M (no width floor);
-    * ``floor``: the exact width floor Σ_{m>N} ã_m² for the given M, N (needs ``a``, else computed from β);
-    * ``emergence_slope``: β, the slope of log T_m against log m (T_m ∝ 1/ã_m ∝ m^β in both models).
+    * ``time_exponent``: (1−2β)/β for β > 1/2, None for β ≤ 1/2 (``regime_law`` says what holds instead);
+    * ``plateau``: the M → ∞ law of the width floor — 1 − φ^{1−2β} (β < 1/2, φ = N/M) or
+      N^{1−2β}/((2β−1)ζ(2β)) (β > 1/2) —, None at β = 1/2 or N ≥ M; ``plateau_correction`` its finite-(N, M)
+      relative correction from the Euler–Maclaurin expansion of the floor itself;
+    * ``floor``: the exact width floor Σ_{N<m≤M} ã_m² (from ``a`` when given); ``floor_asymptotic`` its
+      Euler–Maclaurin value;
+    * ``emergence_slope``: β; ``compute_exponent``, ``sgd_flops_exponent`` with their definitions.
     """
+    from riccati import scaling_predictions
+
     check_choice("model", model, ("quadratic", "homogeneous"))
-    beta = check_real("beta", beta, lo=0.0)
-    M = check_int("M", M, lo=1)
-    N = check_int("N", N, lo=1)
-    if a is None:
-        a = np.arange(1, M + 1, dtype=np.float64) ** (-beta)
-        a = a / np.linalg.norm(a)
-    a = np.asarray(a, dtype=np.float64)
-    floor = float(np.sum(a[N:] ** 2)) if N < M else 0.0
-    out: dict[str, Any] = {"floor": floor, "emergence_slope": beta}
-    if beta > 0.5:
-        out["time_exponent"] = (1 - 2 * beta) / beta
-        out["time_exponent_formula"] = "(1-2β)/β"
-    else:
-        out["time_exponent"] = None
-        out["time_exponent_formula"] = "none: for β ≤ 1/2 the risk is not a power law in t (R ≈ 1 − s(t)^{1−2β})"
-    if N >= M:
-        out["plateau"] = None
-        out["plateau_formula"] = "none: N ≥ M, no width floor"
-        out["plateau_kind"] = None
-    elif beta > 0.5:
-        from scipy.special import zeta
-
-        out["plateau"] = float(N ** (1 - 2 * beta))
-        out["plateau_formula"] = "N^{1-2β}"
-        out["plateau_kind"] = "scaling"  # up to a constant
-        out["plateau_constant_M_inf"] = float(1.0 / ((2 * beta - 1) * zeta(2 * beta)))
-    elif beta < 0.5:
-        from scipy.special import zeta
-
-        phi = N / M
-        out["plateau"] = float(1 - phi ** (1 - 2 * beta))
-        out["plateau_formula"] = "1-φ^{1-2β}, φ=N/M"
-        out["plateau_kind"] = "value"
-        # leading finite-M relative correction of Σ_{m≤M} m^{-2β} (Euler–Maclaurin): |ζ(2β)|(1−2β) M^{-(1−2β)}
-        out["plateau_finite_M_correction"] = float(abs(zeta(2 * beta)) * (1 - 2 * beta) * M ** (-(1 - 2 * beta)))
-    else:
-        out["plateau"] = None
-        out["plateau_formula"] = "none at β = 1/2 (logarithmic corrections)"
-        out["plateau_kind"] = None
+    sp = scaling_predictions(beta, M, N).as_dict()
+    out: dict[str, Any] = dict(sp)
+    if a is not None:
+        a = np.asarray(a, dtype=np.float64)
+        out["floor"] = float(np.sum(a[N:] ** 2)) if N < M else 0.0
+    out["plateau_formula"] = sp["plateau_law"]
+    out["plateau_kind"] = None if sp["plateau"] is None else ("value" if beta < 0.5 else "scaling")
     return out
-
-
-def step_size_parameter(model: str, params: dict, a) -> tuple[float, str]:
-    """The dimensionless step size ε (module docstring) and the formula used, as text."""
-    a = np.asarray(a, dtype=np.float64)
-    eta, d, N, M = float(params["eta"]), int(params["d"]), int(params["N"]), int(params["M"])
-    B = int(params.get("batch", 1) or 1)
-    if model == "quadratic":
-        c = float(params.get("c") or 1.0 / math.sqrt(N))
-        n = min(N, M)
-        ell0 = 2.0 * (c * c * N + 1.0)
-        eps = eta * c * d * ell0 / (B * a[n - 1])
-        return eps, f"ε = η·c·d·ℓ0/(B·ã_{n}) with ℓ0 = 2(c²N+1) = {ell0:.3g}, ã_{n} = {a[n - 1]:.3g}"
-    k = int(params.get("information_exponent") or 4)
-    K1 = float(params.get("K1") or 1.0)
-    amin = float(a[min(N, M) - 1])
-    eps = eta * d ** (k / 2) * K1 / (B * k * amin)
-    return eps, f"ε = η·d^(k/2)·K(1)/(B·k·ã_min) with k = {k}, K(1) = {K1:.3g}, ã_min = {amin:.3g}"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -563,7 +532,15 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
 
     # ---- emergence times per direction ---------------------------------------------------------------------
     Ts = emergence_times(t, data.sgd_dir[alive])  # (S, M)
-    Tf = emergence_times(t, data.flow_dir[alive])
+    if data.flow_emergence is not None:
+        # the flow's own emergence times (dense output), not the logged grid: the same flow gives the same T;
+        # a crossing before the first logged time is reported at t[0], as for SGD
+        Tf = data.flow_emergence[alive]
+        Tf = np.where(np.isfinite(Tf) & (Tf < t[0]), t[0], Tf)
+        flow_em_source = "flow dense output (riccati emergence_times)"
+    else:
+        Tf = emergence_times(t, data.flow_dir[alive])
+        flow_em_source = "logged grid, linear in log t"
     fg = _geomean(Tf)
     first = float(np.nanmin(fg)) if np.isfinite(fg).any() else math.nan
     comparison["display"] = {"t_min": max(first / 30.0, float(t[t > 0][0])) if np.isfinite(first) else None}
@@ -600,6 +577,8 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
             "ratio_ci": [ratio_lo, ratio_hi],
             "learned_by_all": reached_all,
             "n_learned_by_all": int(reached_all.sum()),
+            "sgd_source": "logged grid, linear in log t",
+            "flow_source": flow_em_source,
         }
     if excess_t:
         ex, val, band, m_crit = max(excess_t)  # the direction closest to (or furthest past) its bound
@@ -719,23 +698,35 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
                 f"{noise_why}",
             )
         )
-        if pred["time_exponent"] is not None:
-            val = abs(te["flow"] - pred["time_exponent"])
+    # the flow against the d → ∞ exponent: only on a power-law window (≥ 8 emergences between the initial plateau
+    # and the width edge / exponential cut-off, riccati.power_law_window), never on a plateau or an exponential tail
+    if pred["time_exponent"] is not None:
+        from riccati import fit_flow_power_law
+
+        try:
+            fp = fit_flow_power_law(t, fr.mean(axis=0), _geomean(Tf), N, M, beta)
+        except ValueError as exc:
+            te["flow_power_law"] = {"exponent": None, "reason": str(exc)}
+        else:
+            te["flow_power_law"] = {
+                "exponent": fp.exponent,
+                "window": list(fp.window),
+                "ci": list(fp.ci),
+                "n_emergences": fp.n_emergences,
+                "rule": fp.rule,
+            }
+            val = abs(fp.exponent - pred["time_exponent"])
             ptol = 0.25
-            n_dir = te.get("directions_in_window", 0)
-            gated = n_dir >= 8
             checks.append(
                 _check(
                     "time_exponent_flow_vs_predicted",
                     val <= ptol,
                     val,
                     ptol,
-                    "exact flow's fitted exponent (seed-mean curve) vs the d→∞ prediction "
-                    f"(1−2β)/β = {pred['time_exponent']:.3g}; "
-                    f"the window spans {n_dir} emergences and the law holds up to log factors and the window "
-                    f"edges, so the tolerance is a loose {ptol:g}"
-                    + ("" if gated else "; fewer than 8 emergences in the window: reported, not gated"),
-                    gated=gated,
+                    f"exact flow's fitted exponent {fp.exponent:.3g} (seed-mean curve, window "
+                    f"[{fp.window[0]:.3g}, {fp.window[1]:.3g}] spanning {fp.n_emergences} emergences, {fp.rule}) vs "
+                    f"the d→∞ prediction (1−2β)/β = {pred['time_exponent']:.3g}; the law holds up to log factors and "
+                    f"the window edges, so the tolerance is a loose {ptol:g}",
                 )
             )
 
@@ -754,42 +745,24 @@ def compare(data: CheckData, *, tolerances: Tolerances | None = None, n_staircas
                 f"κ·ε + δ = {gap_tol:.3g}, seed band {band:.3g} (the flow reaches the floor in the run); {noise_why}",
             )
         )
-    if pred.get("plateau_kind") == "value":
-        corr = pred["plateau_finite_M_correction"]
-        ptol = 2 * corr
-        val = abs(data.floor / pred["plateau"] - 1)
+    if pred.get("plateau") is not None and data.floor > 0:
+        corr = pred["plateau_correction"]
+        ptol = _PLATEAU_EM_TOL
+        corrected = pred["plateau"] * (1.0 + corr)
+        val = abs(data.floor / corrected - 1)
         checks.append(
             _check(
                 "plateau_floor_vs_asymptotic",
                 val <= ptol,
                 val,
                 ptol,
-                f"exact floor {data.floor:.4g} vs the M→∞ value 1−φ^(1−2β) = {pred['plateau']:.4g}: relative "
-                f"difference within twice the leading finite-M correction |ζ(2β)|(1−2β)M^-(1−2β) = {corr:.3g}",
+                f"exact floor {data.floor:.4g} vs the M→∞ law {pred['plateau_formula']} = {pred['plateau']:.4g} "
+                f"times 1 + δ, δ = {corr:.3g} its finite-(N, M) correction (Euler–Maclaurin of Σ_(N<m≤M) m^-2β / "
+                f"Σ_(m≤M) m^-2β, riccati.floor_euler_maclaurin): relative difference from {corrected:.4g} within "
+                f"{ptol:g} (the expansion's remainder: below 2e-3 for N ≥ 4, 1.4% at N = 1)",
             )
         )
     return _assemble(data, comparison, checks, n_staircase)
-
-
-def escape_factor(model: str, s0, k: int = 4) -> np.ndarray:
-    """Initial-overlap factor L(s0) of the decoupled emergence time T = L(s0)/ã of one direction.
-
-    Quadratic (THEORY.md §2, logistic G_mm): T = log((1−g0)/g0)/(2ã), so L = ½ log((1−s0)/s0), s0 = G_mm(0).
-    Homogeneous with σ = h_k (THEORY.md §3, ds/dt = 2kã s^{k/2}(1−s)): L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)),
-    closed form for k = 4: (1/s0 − 2 + log((1−s0)/s0))/8. NaN where s0 ≥ 1/2 or s0 ≤ 0.
-    """
-    s0 = np.asarray(s0, dtype=np.float64)
-    ok = (s0 > 0) & (s0 < 0.5)
-    s = np.where(ok, s0, 0.25)
-    if model == "quadratic":
-        L = 0.5 * np.log((1 - s) / s)
-    elif k == 4:
-        L = (1 / s - 2 + np.log((1 - s) / s)) / 8
-    else:
-        from scipy.integrate import quad
-
-        L = np.vectorize(lambda x: quad(lambda u: 1 / (2 * k * u ** (k / 2) * (1 - u)), x, 0.5)[0])(s)
-    return np.where(ok, L, np.nan)
 
 
 def _slope_prediction_tolerance(n_dir: int) -> float:
@@ -893,9 +866,10 @@ def _plateau_block(sr, fr, late, floor, pred, tol: Tolerances, q: float) -> dict
     }
     if floor > 0:
         out["sgd_over_floor_ci"] = t_interval(sgd_late / floor, tol.level)
-    if pred.get("plateau_kind") == "scaling":
+    if pred.get("plateau") is not None:
         out["floor_over_prediction"] = floor / pred["plateau"]
-        out["constant_M_inf"] = pred["plateau_constant_M_inf"]
+        out["finite_M_correction"] = pred["plateau_correction"]
+        out["floor_asymptotic"] = pred["floor_asymptotic"]
     return out
 
 
@@ -981,7 +955,9 @@ def _riccati_api():
     return quadratic_flow, homogeneous_flow
 
 
-def run_check(config, *, time_map_factor: float = 1.0, progress: bool = False) -> CheckData:
+def run_check(
+    config, *, time_map_factor: float = 1.0, progress: bool = False, annotations: dict | None = None
+) -> CheckData:
     """Run SGD for ``config`` and the exact flow from each seed's own initial state; return the paired data.
 
     ``config`` is a :class:`QuadraticSGDConfig` or :class:`HomogeneousSGDConfig`. See :func:`replay_flow`.
@@ -989,17 +965,20 @@ def run_check(config, *, time_map_factor: float = 1.0, progress: bool = False) -
     from ._simulate import simulate
 
     check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix="1 is the stated time map")
-    return replay_flow(config, simulate(config, progress=progress), time_map_factor=time_map_factor)
+    return replay_flow(
+        config, simulate(config, progress=progress), time_map_factor=time_map_factor, annotations=annotations
+    )
 
 
-def replay_flow(config, result, *, time_map_factor: float = 1.0) -> CheckData:
+def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: dict | None = None) -> CheckData:
     """Pair a finished simulation with the exact flow replayed from each seed's own initial state.
 
     The SGD curve is put on the flow-time axis through the stated time map (quadratic ``t = 4cη·steps``,
     homogeneous ``t = η·steps``, i.e. ``result.t``) multiplied by ``time_map_factor`` (1 = the correct map;
     other values exist to show that a wrong map fails the check). The flow is evaluated at exactly those
     times (quadratic: closed form, riccati ``quadratic_flow`` from Y0 = ΘᵀU0; homogeneous: the overlap ODE,
-    riccati ``homogeneous_flow`` from W0).
+    riccati ``homogeneous_flow`` from W0). ``params`` name the loss convention of ``eta`` (the code's ½(f − y)²);
+    ``annotations`` (e.g. the η as given in the talk's convention) are added to them.
     """
     import time as _time
 
@@ -1015,10 +994,14 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0) -> CheckData:
     S = res.risk.shape[0]
     params = config_params(config)
     params["time_map_factor"] = factor
+    params.setdefault("loss_convention", "half")
+    params.setdefault("loss", "per-sample loss ½(f − y)² (the code's convention; η as given)")
+    params.update(annotations or {})
     t0 = _time.perf_counter()
     if config.model == "quadratic":
-        sols = [quadratic_flow(a, res.initial_state["Y0"][s], t, d=config.d) for s in range(S)]
+        sols = [quadratic_flow(a, res.initial_state["Y0"][s], t, d=config.d, emergence="exact") for s in range(S)]
         flow_dir = np.stack([s.G_diag for s in sols])
+        flow_em = np.stack([s.emergence_times for s in sols])
         sgd_dir = np.asarray(res.G_diag, dtype=np.float64)
         floor = sols[0].floor
     else:
@@ -1027,6 +1010,7 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0) -> CheckData:
         params["K1"] = float(ker.K1)
         sols = [homogeneous_flow(config.activation, a, res.initial_state["W0"][s], t, d=config.d) for s in range(S)]
         flow_dir = np.stack([np.max(s.overlaps**2, axis=1) for s in sols])
+        flow_em = np.stack([s.emergence_times for s in sols])
         sgd_dir = np.max(np.asarray(res.overlaps, dtype=np.float64) ** 2, axis=2)
         floor = float(np.sum(a[config.N :] ** 2)) if config.N < config.M else 0.0
     flow_seconds = _time.perf_counter() - t0
@@ -1055,6 +1039,7 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0) -> CheckData:
         floor=floor,
         time_unit=config.time_unit + ("" if factor == 1.0 else f" (SGD axis multiplied by {factor:g})"),
         extra=to_jsonable(extra),
+        flow_emergence=flow_em,
     )
 
 
@@ -1094,6 +1079,7 @@ def check(
     tolerances: Tolerances | None = None,
     pdf: bool = False,
     progress: bool = False,
+    annotations: dict | None = None,
 ) -> dict:
     """Run SGD and the exact flow from the same initial states, compare them, and return the report.
 
@@ -1101,7 +1087,7 @@ def check(
     re-draw without SGD: :func:`check_from_dir`) and the figures are written there. ``report["verdict"]["pass"]``
     is True iff every gated check passed (module docstring for the tolerances).
     """
-    data = run_check(config, time_map_factor=time_map_factor, progress=progress)
+    data = run_check(config, time_map_factor=time_map_factor, progress=progress, annotations=annotations)
     report = compare(data, tolerances=tolerances)
     if out is not None:
         write_outputs(report, data, out, pdf=pdf)

@@ -5,12 +5,13 @@ Cases (THEORY.md §2-§3):
 * ``quadratic-powerlaw``: quadratic model, β = 0.8 > 1/2, N = 8 < M = 64: the risk decays as
   t^{(1−2β)/β} = t^{−0.75} while directions emerge one by one, then stalls at the width floor Σ_{m>N} ã_m²
   (∝ N^{1−2β});
-* ``quadratic-plateau``: quadratic model, β = 0.3 < 1/2, φ = N/M = 1/2: no power law; the risk drops to the
-  plateau 1 − φ^{1−2β} (exact floor at M = 64 within the stated finite-M correction);
-* ``homogeneous-h4``: two-homogeneous model, σ = h_4 (information exponent 4), N = M = 6, β = 1: sharp
-  emergence of each direction, at times growing like m^β.
+* ``quadratic-plateau``: quadratic model, β = 0.3 < 1/2, d = 128, M = 32, N = 16 (φ = N/M = 1/2): no power law;
+  the risk drops to the plateau 1 − φ^{1−2β} (the exact floor at M = 32 matches it with its finite-(N, M)
+  Euler–Maclaurin correction, ``riccati.floor_euler_maclaurin``);
+* ``homogeneous-h4``: two-homogeneous model, σ = h_4 (information exponent 4), d = 24, M = 5, N = 10 (N = 2M),
+  β = 1: sharp emergence of each direction, at times growing like m^β.
 
-Step sizes are set from a target dimensionless step ε (``sgd_check._compare.step_size_parameter``): small
+Step sizes are set from a target dimensionless step ε (``riccati.step_size_parameter``): small
 enough that SGD tracks the flow within the stated tolerance, large enough to finish in the budget. d is small
 (64–128): the SGD-vs-flow comparison is exact at any d (the flow is the population dynamics), while the d → ∞
 predictions (exponents, emergence slopes) are compared with the flow with looser, stated tolerances.
@@ -22,7 +23,7 @@ import dataclasses
 import os
 import time
 
-from ._compare import check, save_report, step_size_parameter, to_jsonable
+from ._compare import check, save_report, to_jsonable
 
 __all__ = ["DemoCase", "demo_cases", "run_demo", "eta_for_epsilon"]
 
@@ -54,19 +55,21 @@ class DemoCase:
 
 
 def eta_for_epsilon(model: str, sizes: dict, epsilon: float) -> float:
-    """The step size η whose dimensionless step ε (``step_size_parameter``) equals ``epsilon``."""
+    """The step size η (code convention, loss ½(f − y)²) whose dimensionless step ε equals ``epsilon``
+    (``riccati.eta_for_step_parameter``; for the homogeneous model k and K(1) come from the activation)."""
+    from riccati import eta_for_step_parameter
+
     from ._sim_config import teacher_coefficients
 
     a = teacher_coefficients(sizes["beta"], sizes["M"])
-    params = dict(sizes, eta=1.0)
+    params = dict(sizes)
     if model == "homogeneous":
         import hermite
 
         act = sizes.get("activation", "h4")
         params["information_exponent"] = hermite.information_exponent(act)
         params["K1"] = float(hermite.kernel(act).K1)
-    unit, _ = step_size_parameter(model, params, a)
-    return float(epsilon / unit)
+    return eta_for_step_parameter(model, epsilon, params, a)
 
 
 def demo_cases() -> list[DemoCase]:

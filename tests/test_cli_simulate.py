@@ -134,3 +134,30 @@ def test_homogeneous_rejects_unusable_activation(run_cli):
         "simulate", "homogeneous", "--d", 8, "--M", 2, "--N", 2, "--eta", 1e-3, "--steps", 10, "--activation", "0*z"
     )
     assert status == 2 and "activation" in err and err.count("\n") == 1
+
+
+def test_talk_loss_convention_doubles_eta(run_cli):
+    """Issue 10 item 8: the talk's loss (f − y)² has twice the gradient of the code's ½(f − y)² (checked here by
+    finite differences), so η_talk = η/2: `--loss-convention talk --eta 2e-3` is the same run as `--eta 4e-3`,
+    and every output names the convention."""
+    rng = np.random.default_rng(0)
+    d, N = 7, 3
+    U, x, y, c = rng.standard_normal((d, N)), rng.standard_normal(d), 0.3, 1 / np.sqrt(N)
+
+    def f(U):
+        h = U.T @ x
+        return c * np.sum(h * h - 1)
+
+    g_code = 2 * c * (f(U) - y) * np.outer(x, U.T @ x)  # the simulator's (Euclidean) gradient, THEORY.md §2
+    E = np.zeros_like(U)
+    E[2, 1] = 1e-6
+    fd_half = (0.5 * (f(U + E) - y) ** 2 - 0.5 * (f(U - E) - y) ** 2) / 2e-6
+    fd_talk = ((f(U + E) - y) ** 2 - (f(U - E) - y) ** 2) / 2e-6
+    assert fd_half == pytest.approx(g_code[2, 1], rel=1e-6) and fd_talk == pytest.approx(2 * g_code[2, 1], rel=1e-6)
+    s1, out1, err1 = run_cli(*Q, "--steps", 300, "--json", "--loss-convention", "talk", "--eta", 2e-3)
+    s2, out2, err2 = run_cli(*Q, "--steps", 300, "--json")
+    assert s1 == 0 and s2 == 0, err1 + err2
+    r1, r2 = json.loads(out1), json.loads(out2)
+    np.testing.assert_array_equal(np.array(r1["risk"]), np.array(r2["risk"]))
+    assert r1["params"]["loss_convention"] == "talk" and r1["params"]["eta_code"] == pytest.approx(4e-3)
+    assert r2["params"]["loss_convention"] == "half"

@@ -9,6 +9,7 @@ import argparse
 import os
 
 from ._common import print_json
+from ._conventions import add_loss_convention, convention_params, eta_in_code_convention
 
 __all__ = ["register", "run", "add_run_arguments", "config_from_args", "format_checks"]
 
@@ -20,7 +21,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--N", type=int, help="student width N")
     p.add_argument("--beta", type=float, default=1.0, help="teacher power-law exponent β, a_m = m^-β (default 1)")
     p.add_argument("--activation", default="h4", help="homogeneous model: σ (hermite spec, even, c0 = 0); default h4")
-    p.add_argument("--eta", type=float, help="SGD step size η")
+    p.add_argument("--eta", type=float, help="SGD step size η (see --loss-convention)")
+    add_loss_convention(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--steps", type=int, help="number of SGD steps")
     g.add_argument("--t-max", type=float, dest="t_max", help="flow time to reach (steps = t-max / time per step)")
@@ -48,7 +50,7 @@ def config_from_args(model: str, args) -> object:
         M=args.M,
         N=args.N,
         beta=args.beta,
-        eta=args.eta,
+        eta=eta_in_code_convention(args.eta, getattr(args, "loss_convention", "half")),
         steps=args.steps or 1,
         batch=args.batch,
         seeds=args.seeds,
@@ -138,7 +140,14 @@ def run(args) -> int:
 
         params = dict(config_params(cfg), time_map_factor=args.time_map_factor)
         with OutputFolder(out, "check", params, overwrite=args.overwrite) as folder:
-            report = check(cfg, out=out, time_map_factor=args.time_map_factor, pdf=args.pdf, progress=not args.quiet)
+            report = check(
+                cfg,
+                out=out,
+                time_map_factor=args.time_map_factor,
+                pdf=args.pdf,
+                progress=not args.quiet,
+                annotations=convention_params(args.loss_convention, args.eta),
+            )
             folder.add("report.json", "data.npz", *(f"{n}.{e}" for n in _FIGS for e in ("png", "pdf")))
     if args.json:
         print_json(report)

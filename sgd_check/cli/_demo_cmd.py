@@ -60,7 +60,8 @@ def format_table(suite: dict) -> str:
         )
     lines.append("")
     lines.append(
-        "plateau: for β>1/2 'pred' is the scaling N^(1-2β) (constant not predicted), 'floor' the exact Σ_(m>N) ã_m²; "
+        "plateau: 'pred' is the M→∞ law (β>1/2: N^(1-2β)/((2β-1)ζ(2β)); β<1/2: 1-φ^(1-2β)), 'floor' the exact "
+        "Σ_(N<m≤M) ã_m²; "
         "SGD is its late-time mean risk."
     )
     lines.append("T_m slope*: slope of log T_m vs log m with each seed's initial-overlap factor divided out.")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ._conventions import add_loss_convention, convention_params, eta_in_code_convention
+
 __all__ = ["register", "run"]
 
 
@@ -34,7 +36,8 @@ def register(subparsers) -> None:
         metavar="EXPR",
         help="homogeneous model: σ (any hermite spec, default h4); quadratic: only He2",
     )
-    p.add_argument("--eta", type=float, required=True, help="SGD step size η > 0")
+    p.add_argument("--eta", type=float, required=True, help="SGD step size η > 0 (see --loss-convention)")
+    add_loss_convention(p)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int, help="number of SGD steps")
     g.add_argument("--t-max", type=float, help="flow time to reach (steps = ceil(t_max / time per step))")
@@ -72,7 +75,7 @@ def build_config(args: argparse.Namespace):
         M=args.M,
         N=args.N,
         beta=args.beta,
-        eta=args.eta,
+        eta=eta_in_code_convention(args.eta, args.loss_convention),
         batch=args.batch,
         steps=1 if args.steps is None else args.steps,
         seeds=args.seeds,
@@ -123,11 +126,13 @@ def run(args) -> int:
 
                 _checkpoint.load(os.path.join(args.out, "checkpoint.npz"), params)
             res = simulate(cfg, out=args.out, resume=args.resume, progress=not (args.quiet or args.json))
+            res.params.update(convention_params(args.loss_convention, args.eta))
             folder.add("checkpoint.npz")
             paths = save_result(res, args.out)
             folder.add(paths)
     else:
         res = simulate(cfg, out=None, resume=False, progress=not (args.quiet or args.json))
+        res.params.update(convention_params(args.loss_convention, args.eta))
     if args.json:
         from ._common import print_json
 

@@ -1,70 +1,111 @@
 """``shallowlaws theory quadratic|homogeneous ...``: predicted learning curves from the exact gradient flow.
 
 Thin wiring over the ``riccati`` public API: parse, validate, call, write JSON / NPZ / plot, print a summary.
+Every prediction printed here comes from ``riccati`` (``scaling_predictions``, ``quadratic_predictions``,
+``fit_flow_power_law``, ``predicted_emergence_from_overlaps``); nothing is recomputed.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
+import time
 
 import numpy as np
 
 from ._common import MAX_POINTS, MAX_TIME, parse_times, print_json, to_jsonable
+from ._conventions import add_loss_convention, convention_params
 
 __all__ = ["register", "run"]
 
 #: Largest accepted |entry| of --init-weights (the model is 2-homogeneous: f grows like ‖w‖²).
 MAX_WEIGHT = 1e6
 
+_TIME_GRID_HELP = (
+    "Time grid: --times, or --points log-spaced times from --t-min to --t-max. Default t-max: quadratic "
+    "--until converged (from 3× the predicted emergence of the weakest learnable direction, doubled until "
+    "|R(2T) − R(T)| ≤ tol·max(R(2T), ã_n²)); homogeneous --until emergence (3× the predicted emergence of the "
+    "weakest learnable direction, from the actual initial overlaps). Default t-min: min(t-max·1e-4, t_1/100), "
+    "t_1 the predicted first emergence, so the initial plateau is on the grid."
+)
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    c = argparse.ArgumentParser(add_help=False)
+    c.add_argument("--d", type=int, required=True, help="input dimension d ≥ max(M, N)")
+    c.add_argument("--M", type=int, required=True, help="teacher width M ≥ 1")
+    c.add_argument("--N", type=int, required=True, help="student width N ≥ 1")
+    c.add_argument("--beta", type=float, default=1.0, help="teacher power law a_m = m^-β, β ≥ 0 (default 1)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
+    c.add_argument("--times", metavar="GRID", help="times: '0,1,10', 'START:STOP:NUM' or 'log:START:STOP:NUM'")
+    c.add_argument("--t-max", type=float, help="last time (default: see --until)")
+    c.add_argument("--t-min", type=float, help="first time of the log grid (default min(t-max·1e-4, t_1/100))")
+    c.add_argument("--points", type=int, default=60, help="number of log-spaced times (default 60)")
+    c.add_argument(
+        "--until",
+        choices=("emergence", "converged"),
+        help="default horizon: 'emergence' (3× the predicted emergence of the weakest learnable direction) or "
+        "'converged' (doubled until the risk changes by less than --tol; quadratic only). Default: converged "
+        "for quadratic, emergence for homogeneous",
+    )
+    c.add_argument("--tol", type=float, default=1e-3, help="relative change for --until converged (default 1e-3)")
+    add_loss_convention(c)
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and theory.png into DIR")
+    c.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
+    return c
+
 
 def register(subparsers) -> None:
-    """Add the ``theory`` subcommand with ``quadratic`` and ``homogeneous`` models."""
+    """Add the ``theory`` subcommand with ``quadratic`` and ``homogeneous`` models (each with its own --help)."""
     p = subparsers.add_parser(
         "theory",
         help="predicted learning curve (exact population gradient flow) for quadratic or 2-homogeneous networks",
         description=(
             "Exact gradient-flow theory (THEORY.md §2-§3). quadratic: Riccati flow of G = ΘᵀUUᵀΘ in canonical "
-            "time t = 4cτ (SGD: t = 4cη·steps). homogeneous: overlap ODE in t = η·steps. Risks are relative."
+            "time t = 4cτ (SGD: t = 4cη·steps). homogeneous: overlap ODE in t = η·steps. Risks are relative. "
+            "See `theory quadratic --help` and `theory homogeneous --help`."
         ),
     )
-    p.add_argument("model", choices=("quadratic", "homogeneous"), help="which model")
-    p.add_argument("--d", type=int, required=True, help="input dimension d ≥ max(M, N)")
-    p.add_argument("--M", type=int, required=True, help="teacher width M ≥ 1")
-    p.add_argument("--N", type=int, required=True, help="student width N ≥ 1")
-    p.add_argument("--beta", type=float, default=1.0, help="teacher power law a_m = m^-β, β ≥ 0 (default 1)")
-    p.add_argument(
-        "--activation",
-        default="h4",
-        metavar="EXPR",
-        help="homogeneous only: even σ with c_0 = 0 (default h4 = He4/√24)",
+    sub = p.add_subparsers(dest="model", metavar="MODEL", parser_class=type(p))
+    sub.required = True
+    common = _common_parser()
+    q = sub.add_parser(
+        "quadratic",
+        parents=[common],
+        help="quadratic network [BEVW25]: exact Riccati flow",
+        description=(
+            "Quadratic network f_U(x) = c Σ_i He_2(⟨u_i,x⟩), U on the Stiefel manifold, teacher Σ_m ã_m He_2(⟨θ_m,x⟩) "
+            "with ã_m ∝ m^-β (THEORY.md §2). Exact closed form of the Riccati flow of G = ΘᵀUUᵀΘ from a Haar U0 "
+            "(or --init-overlap), in canonical time t = 4cτ (online SGD with step η: t = 4cη·steps, loss ½(f−y)²; "
+            "talk convention: t = 8cη_talk·steps). Prints the relative risk, the width floor Σ_{N<m≤M} ã_m², the "
+            "learned directions, the predicted exponents (null for β ≤ 1/2, with the regime's plateau law) and a "
+            "power-law fit on a window spanning ≥ 8 emergences (or the reason there is none). " + _TIME_GRID_HELP
+        ),
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
-    p.add_argument(
-        "--init-scale",
-        type=float,
-        default=0.1,
-        help="homogeneous only: W0 entries N(0, s²/d), ‖w_i‖ ≈ s (default 0.1, as the simulator)",
+    q.add_argument("--init-overlap", metavar="FILE.npy", help="initial overlap Y0 = ΘᵀU0, shape (M, N)")
+    q.set_defaults(func=run)
+    h = sub.add_parser(
+        "homogeneous",
+        parents=[common],
+        help="two-homogeneous network [RNWL25]: exact overlap ODE",
+        description=(
+            "Two-homogeneous network f(x) = Σ_i ‖w_i‖² σ(⟨w_i,x⟩/‖w_i‖) learning Σ_p ã_p σ(⟨θ_p,x⟩), σ even with "
+            "c_0 = 0 (THEORY.md §3). Exact population gradient flow of the overlaps (r, m, ρ) in t = η·steps "
+            "(loss ½(f−y)²; talk convention: t = 2η_talk·steps). Predicted emergence times use the actual initial "
+            "overlaps (best neuron per direction). " + _TIME_GRID_HELP
+        ),
     )
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--init-overlap", metavar="FILE.npy", help="quadratic: initial overlap Y0 = ΘᵀU0, shape (M, N)")
-    g.add_argument(
-        "--init-weights",
-        metavar="FILE.npy",
-        help="homogeneous: initial weights W0, shape (N, d), teacher = first M axes",
+    h.add_argument("--activation", default="h4", metavar="EXPR", help="even σ with c_0 = 0 (default h4 = He4/√24)")
+    h.add_argument(
+        "--init-scale", type=float, default=0.1, help="W0 entries N(0, s²/d), ‖w_i‖ ≈ s (default 0.1, as the simulator)"
     )
-    p.add_argument("--times", metavar="GRID", help="times: '0,1,10', 'START:STOP:NUM' or 'log:START:STOP:NUM'")
-    p.add_argument(
-        "--t-max",
-        type=float,
-        help="last time (default: past the predicted emergence of the weakest learnable direction)",
+    h.add_argument(
+        "--init-weights", metavar="FILE.npy", help="initial weights W0, shape (N, d), teacher = first M axes"
     )
-    p.add_argument("--points", type=int, default=60, help="number of log-spaced times with --t-max (default 60)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and theory.png into DIR")
-    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
-    p.set_defaults(func=run)
+    h.set_defaults(func=run)
 
 
 def _load_npy(path: str, flag: str, shape: tuple[int, int], shape_text: str, max_abs: float) -> np.ndarray:
@@ -106,17 +147,24 @@ def _load_npy(path: str, flag: str, shape: tuple[int, int], shape_text: str, max
     return arr
 
 
-def _times(args, default_tmax: float) -> np.ndarray:
-    if args.times is not None:
-        if args.t_max is not None:
-            raise ValueError("give either --times or --t-max/--points, not both")
-        return parse_times(args.times)
-    tmax = default_tmax if args.t_max is None else args.t_max
-    if not (math.isfinite(tmax) and 0 < tmax <= MAX_TIME):
-        raise ValueError(f"`--t-max`={tmax:g} is out of range: need 0 < t-max ≤ {MAX_TIME:g}; lower --t-max")
+def _check_grid_args(args) -> None:
+    if args.times is not None and (args.t_max is not None or args.t_min is not None or args.until is not None):
+        raise ValueError("give either --times or --t-max/--t-min/--until, not both")
+    if args.t_max is not None and args.until is not None:
+        raise ValueError("give either --t-max or --until (the rule for the default t-max), not both")
     if not 3 <= args.points <= MAX_POINTS:
         raise ValueError(f"`--points`={args.points} is out of range: need 3 ≤ points ≤ {MAX_POINTS}; lower --points")
-    return np.geomspace(tmax * 1e-4, tmax, args.points)
+    if not (math.isfinite(args.tol) and 0 < args.tol < 1):
+        raise ValueError(f"`--tol`={args.tol:g} is out of range: need 0 < tol < 1, e.g. 1e-3")
+
+
+def _log_grid(args, tmax: float, t_first: float) -> np.ndarray:
+    if not (math.isfinite(tmax) and 0 < tmax <= MAX_TIME):
+        raise ValueError(f"`--t-max`={tmax:g} is out of range: need 0 < t-max ≤ {MAX_TIME:g}; lower --t-max")
+    tmin = min(tmax * 1e-4, t_first / 100.0) if args.t_min is None else args.t_min
+    if not (math.isfinite(tmin) and 0 < tmin < tmax):
+        raise ValueError(f"`--t-min`={tmin:g} is out of range: need 0 < t-min < t-max = {tmax:g}")
+    return np.geomspace(tmin, tmax, args.points)
 
 
 def _validate_sizes(args) -> None:
@@ -131,15 +179,20 @@ def _validate_sizes(args) -> None:
 
 
 class _Progress:
-    """Transient progress line on stderr (rich when stderr is a terminal, silent otherwise)."""
+    """Progress on stderr: a transient rich status on a terminal; otherwise one plain line every ~10 s once the
+    run has taken longer than 3 s (so long runs in logs and pipes are not silent)."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, *, first_after: float = 3.0, every: float = 10.0):
         self.label = label
-        self.enabled = sys.stderr.isatty()
+        self.tty = sys.stderr.isatty()
         self._status = None
+        self._t0 = time.perf_counter()
+        self._next = first_after
+        self._every = every
 
     def __enter__(self):
-        if self.enabled:
+        self._t0 = time.perf_counter()
+        if self.tty:
             from rich.console import Console
 
             self._status = Console(stderr=True).status(self.label)
@@ -149,6 +202,11 @@ class _Progress:
     def update(self, done: int, total: int) -> None:
         if self._status is not None:
             self._status.update(f"{self.label} {done}/{total}")
+            return
+        el = time.perf_counter() - self._t0
+        if el >= self._next and done < total:
+            print(f"shallowlaws theory: {self.label}: {done}/{total} times, {el:.0f} s", file=sys.stderr, flush=True)
+            self._next = el + self._every
 
     def __exit__(self, *exc):
         if self._status is not None:
@@ -156,34 +214,47 @@ class _Progress:
         return False
 
 
-def _fit(sol, beta: float):
+def _fit(sol, beta: float, N: int, M: int) -> dict:
     import riccati
 
-    if beta <= 0.5:
-        return {"time_exponent": None, "window": None, "reason": "no power-law decay of R(t) for β ≤ 1/2"}
+    em = np.asarray(sol.emergence_times, dtype=np.float64)
+    em = em[~(em <= sol.t[0])]  # learned from the start: no dynamics
     try:
-        f = riccati.fit_quadratic_flow(sol)
-    except ValueError as exc:
-        try:
-            f = riccati.fit_power_law(sol.t, sol.risk, floor=sol.floor)
-        except ValueError:
-            return {"time_exponent": None, "window": None, "reason": str(exc)}
+        f = riccati.fit_flow_power_law(sol.t, sol.risk, em, N, M, beta)
+    except ValueError as exc:  # NoPowerLawWindow and too-few-points: null exponent with the reason
+        return {"time_exponent": None, "window": None, "reason": str(exc)}
     return {
         "time_exponent": f.exponent,
         "window": list(f.window),
+        "ci": list(f.ci),
+        "ci_level": f.ci_level,
+        "ci_kind": "OLS slope ± Student-t(n−2) quantile × residual standard error (deterministic curve: measures "
+        "departure from a pure power law within the window)",
+        "local_range": None if f.local_range is None else list(f.local_range),
         "stderr": f.stderr,
         "prefactor": f.prefactor,
         "n_points": f.n_points,
+        "n_emergences": f.n_emergences,
         "rule": f.rule,
     }
+
+
+def _converged_tmax(t_ladder, risks, tol: float, scale: float):
+    """First T on the doubling ladder t_k = t_0·2^k with |R(2T) − R(T)| ≤ tol·max(R(2T), scale).
+
+    Returns (T_end = 2T, k, converged); T_end is the last rung if the criterion is never met.
+    """
+    for k in range(len(t_ladder) - 1):
+        r_prev, r = risks[k], risks[k + 1]
+        if abs(r - r_prev) <= tol * max(r, scale):
+            return float(t_ladder[k + 1]), k, True
+    return float(t_ladder[-1]), len(t_ladder) - 1, False
 
 
 def _run_quadratic(args):
     import riccati
 
     a = riccati.teacher_coefficients(args.beta, args.M)
-    if args.init_weights:
-        raise ValueError("--init-weights is for the homogeneous model; use --init-overlap FILE.npy (shape (M, N))")
     if args.init_overlap:
         # overlaps of unit vectors: |Y0_mn| ≤ 1 (riccati checks the singular values), with float32 round-off room
         shape = (args.M, args.N)
@@ -192,61 +263,107 @@ def _run_quadratic(args):
     else:
         Y0 = riccati.sample_initial_overlap(args.seed, args.d, args.M, args.N)
         init = f"Haar U0, seed {args.seed}"
-    pred = riccati.quadratic_predictions(max(args.beta, 1e-12), args.M, args.N, args.d) if args.N < args.d else None
     n_learn = min(args.M, args.N)
-    default_tmax = 3.0 * math.log(args.d / max(min(args.N, args.d - 1), 1)) / (2.0 * a[n_learn - 1])
-    t = _times(args, default_tmax)
+    g0 = min(args.N, args.d - 1) / args.d if args.d > 1 else 0.5
+    t_emerge = 3.0 * math.log(1.0 / g0) / (2.0 * a[n_learn - 1])
+    t_first = math.log(1.0 / g0) / (2.0 * a[0])
+    horizon: dict = {}
+    if args.times is not None:
+        t = parse_times(args.times)
+        horizon["rule"] = "given --times"
+    elif args.t_max is not None:
+        t = _log_grid(args, args.t_max, t_first)
+        horizon["rule"] = "given --t-max"
+    else:
+        until = args.until or "converged"
+        tmax = t_emerge
+        horizon["rule"] = "3× predicted emergence of direction min(N, M): 3·log(d/N)/(2 ã_n)"
+        if until == "converged":
+            scale = float(a[n_learn - 1] ** 2)
+            ladder = t_emerge * 2.0 ** np.arange(31)  # one closed-form call for the whole doubling ladder
+            with _Progress("horizon: doubling ladder") as prog:
+                r_ladder = riccati.quadratic_flow(
+                    a, Y0, ladder, d=args.d, emergence="interp", progress=prog.update
+                ).risk
+            tmax, k, ok = _converged_tmax(ladder, r_ladder, args.tol, scale)
+            horizon["rule"] = (
+                f"--until converged: 3·log(d/N)/(2 ã_n) doubled {k} times until |R(2T) − R(T)| ≤ "
+                f"{args.tol:g}·max(R(2T), ã_n² = {scale:.3g})" + ("" if ok else " (not reached in 30 doublings)")
+            )
+            horizon["converged"] = ok
+        t = _log_grid(args, tmax, t_first)
+    horizon.update(t_min=float(t[0]), t_max=float(t[-1]))
     with _Progress("Riccati closed form") as prog:
         sol = riccati.quadratic_flow(a, Y0, t, d=args.d, progress=prog.update)
-    predicted = {"time_exponent": (1 - 2 * args.beta) / args.beta if args.beta > 0 else None}
+    sp = riccati.scaling_predictions(args.beta, args.M, args.N)
+    predicted = sp.as_dict()
     extra = {}
-    if pred is not None:
-        predicted.update(
-            compute_exponent=pred.compute_exponent,
-            regime=pred.regime,
-            phi=pred.phi,
-            floor_asymptotic=pred.floor_asymptotic,
-            g0=pred.g0,
-            emergence_times=pred.emergence_times,
-            emergence_rule="t_m = log(1/g0)/(2 a_m), g0 = N/d",
-        )
-        extra = {"additive": pred.additive_curve(t), "logistic": pred.logistic_curve(t), "regime": pred.regime_curve(t)}
-    params = dict(sol.params, beta=args.beta, seed=args.seed, init=init, c="1/sqrt(N) (time is canonical)")
-    return sol, params, predicted, extra, {"G_diag": sol.G_diag}
+    if args.N < args.d:
+        pred = riccati.quadratic_predictions(args.beta, args.M, args.N, args.d)
+        predicted.update(g0=pred.g0, emergence_times=pred.emergence_times, emergence_rule=pred.emergence_rule)
+        extra = {"additive": pred.additive_curve(t), "logistic": pred.logistic_curve(t)}
+    learned_end = np.asarray(sol.G_diag[-1]) >= 0.5
+    params = dict(
+        sol.params, beta=args.beta, seed=args.seed, init=init, c="1/sqrt(N) (time is canonical)", horizon=horizon
+    )
+    return sol, params, predicted, extra, {"G_diag": sol.G_diag}, learned_end
 
 
 def _run_homogeneous(args):
     import riccati
 
-    if args.init_overlap:
-        raise ValueError("--init-overlap is for the quadratic model; use --init-weights FILE.npy (shape (N, d))")
     a = riccati.teacher_coefficients(args.beta, args.M)
     if args.init_weights:
         # f = Σ‖w_i‖²σ(·): weights beyond 1e6 give risks past 1e24 and an ODE that cannot be integrated
         shape = (args.N, args.d)
         W0 = _load_npy(args.init_weights, "--init-weights", shape, f"(N, d) = {shape}", max_abs=MAX_WEIGHT)
         state, init = W0, f"file {args.init_weights}"
+        m0 = riccati.homogeneous_state(W0, args.M)[1]
     else:
         state = riccati.sample_homogeneous_state(args.seed, args.d, args.M, args.N, init_scale=args.init_scale)
         init = f"W0 ~ N(0, s^2/d), s = {args.init_scale:g}, seed {args.seed}"
+        m0 = state[1]
+    if args.until == "converged":
+        raise ValueError(
+            "`--until converged` is available for the quadratic model only; use --t-max or --until emergence"
+        )
     # validate the activation first (one clear line) and get the predicted escape times for the default grid
     info = riccati.homogeneous_activation_info(args.activation)
     k = info["information_exponent"] or 2
-    T_pred = riccati.predicted_emergence_homogeneous(a, args.d, max(k, 2), info["b_k^2"] or 1.0)
+    bk2 = info["b_k^2"] or 1.0
+    if k >= 3:
+        T_pred = riccati.predicted_emergence_from_overlaps(a, m0, k, bk2)
+        rule = "T_p = L(s0_p)/(b_k^2 a_p), s0_p = max_i m_ip(0)^2 (best neuron), L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1-s))"
+    else:
+        T_pred = riccati.predicted_emergence_homogeneous(a, args.d, max(k, 2), bk2)
+        rule = "T_m = log(d)/(4 b_2^2 a_m) (k = 2, typical neuron s0 = 1/d)"
     n_learn = min(args.M, args.N)
-    t = _times(args, 3.0 * float(T_pred[n_learn - 1]))
+    fin = T_pred[:n_learn][np.isfinite(T_pred[:n_learn])]
+    t_emerge = 3.0 * float(np.max(fin)) if fin.size else 1.0
+    t_first = float(np.min(fin)) if fin.size else 1.0
+    horizon: dict = {}
+    if args.times is not None:
+        t = parse_times(args.times)
+        horizon["rule"] = "given --times"
+    else:
+        t = _log_grid(args, args.t_max if args.t_max is not None else t_emerge, t_first)
+        horizon["rule"] = "given --t-max" if args.t_max is not None else "3× the latest predicted emergence"
+    horizon.update(t_min=float(t[0]), t_max=float(t[-1]))
     with _Progress("overlap ODE (diffrax; first call compiles)"):
         sol = riccati.homogeneous_flow(args.activation, a, state, t, d=args.d)
     floor = float(np.sum(a[args.N :] ** 2))
     sol_view = _HomView(sol, floor)
-    predicted = {
-        "time_exponent": (1 - 2 * args.beta) / args.beta if args.beta > 0 else None,
-        "emergence_times": sol.predicted_emergence,
-        "emergence_rule": "T_m = d^(k/2-1)/(k(k-2) b_k^2 a_m) (k > 2), log(d)/(4 b_2^2 a_m) (k = 2)",
-        "information_exponent": info["information_exponent"],
-    }
-    params = dict(sol.params, beta=args.beta, seed=args.seed, init=init)
-    return sol_view, params, predicted, {}, {"overlaps": sol.overlaps, "norms": sol.norms}
+    predicted = riccati.scaling_predictions(args.beta, args.M, args.N).as_dict()
+    predicted.update(
+        emergence_times=T_pred,
+        emergence_rule=rule,
+        emergence_times_typical_neuron=sol.predicted_emergence,
+        emergence_rule_typical_neuron="T_m = d^(k/2-1)/(k(k-2) b_k^2 a_m) (s0 = 1/d, k > 2)",
+        information_exponent=info["information_exponent"],
+    )
+    learned_end = np.max(np.asarray(sol.overlaps[-1]) ** 2, axis=0) >= 0.5
+    params = dict(sol.params, beta=args.beta, seed=args.seed, init=init, horizon=horizon)
+    return sol_view, params, predicted, {}, {"overlaps": sol.overlaps, "norms": sol.norms}, learned_end
 
 
 class _HomView:
@@ -259,9 +376,25 @@ class _HomView:
         return getattr(self._sol, name)
 
 
+def _time_label(model: str, convention: str) -> tuple[str, str]:
+    """(short axis label, time-unit sentence) in the chosen loss convention."""
+    import riccati
+
+    if model == "quadratic":
+        unit = riccati.TIME_UNIT_QUADRATIC
+        label = riccati.TIME_LABEL_QUADRATIC if convention == "half" else "t = 8cη_talk·steps"
+    else:
+        unit = riccati.TIME_UNIT_HOMOGENEOUS
+        label = riccati.TIME_LABEL_HOMOGENEOUS if convention == "half" else "t = 2η_talk·steps"
+    if convention == "talk":
+        unit += "; talk convention (loss (f-y)^2): eta = 2*eta_talk"
+    return label, unit
+
+
 def run(args) -> int:
     """Solve, then print / write the results; returns the exit status."""
     _validate_sizes(args)
+    _check_grid_args(args)
     if args.out:  # check, lock (and with --overwrite clear) the output folder before any work
         from sgd_check._outdir import OutputFolder
 
@@ -273,18 +406,35 @@ def run(args) -> int:
 
 def _run(args, folder) -> int:
     if args.model == "quadratic":
-        sol, params, predicted, extra, arrays = _run_quadratic(args)
+        sol, params, predicted, extra, arrays, learned_end = _run_quadratic(args)
     else:
-        sol, params, predicted, extra, arrays = _run_homogeneous(args)
-    fit = _fit(sol, args.beta)
+        sol, params, predicted, extra, arrays, learned_end = _run_homogeneous(args)
+    params.update(convention_params(args.loss_convention))
+    fit = _fit(sol, args.beta, args.N, args.M)
+    em = np.asarray(sol.emergence_times, dtype=np.float64)
+    crossed = np.isfinite(em)
+    n_learn = min(args.N, args.M)
+    time_label, time_unit = _time_label(args.model, args.loss_convention)
+    counts = {
+        "learned_at_end": int(learned_end.sum()),
+        "learnable": n_learn,
+        "crossed_half": int(crossed.sum()),
+        "transient_crossings": int(np.sum(crossed & ~learned_end)),
+        "crossed_before_first_time": int(np.sum(crossed & (em < sol.t[0]))),
+        "definition": "learned_at_end: directions with G_mm (quadratic) or max_i m_ip^2 (homogeneous) ≥ 1/2 at the "
+        "last time (≤ min(N, M)); crossed_half: directions whose curve crossed 1/2 at some time; "
+        "transient_crossings: crossed but below 1/2 at the end (competition at the width edge)",
+    }
     result = {
         "model": args.model,
         "params": params,
-        "time_unit": sol.time_unit,
+        "time_unit": time_unit,
+        "time_label": time_label,
         "t": sol.t,
         "risk": sol.risk,
         "floor": sol.floor,
         "emergence_times": sol.emergence_times,
+        "counts": counts,
         "predicted": predicted,
         "fit": fit,
     }
@@ -293,16 +443,31 @@ def _run(args, folder) -> int:
     if args.json:
         print_json(result)
     else:
-        em = np.asarray(sol.emergence_times)
-        print(f"{args.model}: d={args.d} M={args.M} N={args.N} beta={args.beta:g}  [{sol.time_unit}]")
+        print(f"{args.model}: d={args.d} M={args.M} N={args.N} beta={args.beta:g}  [{time_unit}]")
         print(
             f"  R(t={sol.t[0]:.4g}) = {sol.risk[0]:.6g}   R(t={sol.t[-1]:.4g}) = {sol.risk[-1]:.6g}   "
-            f"floor = {sol.floor:.6g}"
+            f"floor = {sol.floor:.6g}  ({params['horizon']['rule']})"
         )
         print(
-            f"  emerged: {int(np.isfinite(em).sum())}/{em.size} directions; predicted exponent "
-            f"{predicted['time_exponent']}, fitted {fit.get('time_exponent')} on window {fit.get('window')}"
+            f"  learned at t_end: {counts['learned_at_end']}/{n_learn} directions (≥ 1/2); crossed 1/2 at some "
+            f"time: {counts['crossed_half']}/{em.size} ({counts['transient_crossings']} transient)"
         )
+        if predicted["time_exponent"] is None:
+            law = predicted["plateau_law"] + (
+                f" = {predicted['plateau']:.4g}" if predicted.get("plateau") is not None else ""
+            )
+            print(
+                f"  regime {predicted['regime']}: no power law in t; plateau {law}; finite-M floor "
+                f"(Euler–Maclaurin) {predicted['floor_asymptotic']:.4g}"
+            )
+        else:
+            fitted = (
+                f"fitted {fit['time_exponent']:.4g} [{fit['ci'][0]:.4g}, {fit['ci'][1]:.4g}] on window "
+                f"[{fit['window'][0]:.4g}, {fit['window'][1]:.4g}] ({fit['n_emergences']} emergences)"
+                if fit["time_exponent"] is not None
+                else f"not fitted: {fit['reason']}"
+            )
+            print(f"  predicted exponent {predicted['time_exponent']:.4g}, {fitted}")
         if args.out:
             print(f"  wrote {os.path.join(args.out, 'theory.json')}, curves.npz, theory.png")
     return 0
@@ -332,15 +497,18 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> list[str]:
         tg, vals = anchored_power_law(result["t"], result["risk"], pred["time_exponent"], fit["window"])
         power = (tg, vals, f"predicted t^{pred['time_exponent']:.3g} (fit: {fit['time_exponent']:.3g})")
     p = result["params"]
+    t = np.asarray(result["t"], dtype=np.float64)
+    em = np.asarray(result["emergence_times"], dtype=np.float64)
+    em = em[np.isfinite(em) & (em >= t[0]) & (em <= t[-1])]  # markers only where the curve is drawn
     with atomic_path(paths[2]) as tmp:
         plot_theory(
             tmp,
             result["t"],
             result["risk"],
             floor=result["floor"],
-            emergence_times=result["emergence_times"],
+            emergence_times=em,
             power_law=power,
             title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
-            time_unit=result["time_unit"],
+            time_unit=result["time_label"],
         )
     return paths
