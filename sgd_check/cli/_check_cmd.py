@@ -82,6 +82,12 @@ def register(subparsers) -> None:
     add_run_arguments(p)
     p.add_argument("--out", default=None, help="output folder (default ./shallowlaws-out/check-MODEL)")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
+    p.add_argument(
+        "--style",
+        choices=("dashboard", "paper"),
+        default="dashboard",
+        help="figures: dashboard panels (default) or paper (single panels 3.4 in and 7 in wide, PDF + PNG)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -100,7 +106,10 @@ def format_checks(report: dict) -> str:
     for c in report["verdict"]["checks"]:
         res = ("pass" if c["pass"] else "FAIL") if c.get("gated", True) else ("info" + ("" if c["pass"] else " (off)"))
         lines.append(f"{c['name']:34s} {_num(c['value']):>10s} {_num(c['tolerance']):>10s}  {res}")
-    lines.append(f"verdict: {'PASS' if report['verdict']['pass'] else 'FAIL'}")
+    from sgd_check.plots import verdict_scope
+
+    vs = verdict_scope(report)
+    lines += [vs["sgd_line"], vs["theorem_line"], f"verdict: {'PASS' if report['verdict']['pass'] else 'FAIL'}"]
     return "\n".join(lines)
 
 
@@ -116,14 +125,16 @@ def run(args) -> int:
     from sgd_check._compare import check, check_from_dir
 
     if args.from_dir:
-        report = check_from_dir(args.from_dir, pdf=args.pdf)
+        report = check_from_dir(args.from_dir, pdf=args.pdf, style=args.style)
         out = args.from_dir
     else:
         if args.model is None:
             raise ValueError("`model` is required: `shallowlaws check quadratic|homogeneous ...` or `--from-dir DIR`")
         cfg = config_from_args(args.model, args)
         out = args.out or os.path.join("shallowlaws-out", f"check-{args.model}")
-        report = check(cfg, out=out, time_map_factor=args.time_map_factor, pdf=args.pdf, progress=not args.quiet)
+        report = check(
+            cfg, out=out, time_map_factor=args.time_map_factor, pdf=args.pdf, progress=not args.quiet, style=args.style
+        )
     if args.json:
         print_json(report)
     else:

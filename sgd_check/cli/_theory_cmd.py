@@ -5,6 +5,7 @@ Thin wiring over the ``riccati`` public API: parse, validate, call, write JSON /
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -28,10 +29,16 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("model", choices=("quadratic", "homogeneous"), help="which model")
-    p.add_argument("--d", type=int, required=True, help="input dimension d ≥ max(M, N)")
-    p.add_argument("--M", type=int, required=True, help="teacher width M ≥ 1")
-    p.add_argument("--N", type=int, required=True, help="student width N ≥ 1")
-    p.add_argument("--beta", type=float, default=1.0, help="teacher power law a_m = m^-β, β ≥ 0 (default 1)")
+    # each of --d/--M/--N/--beta also takes a comma list (one of them): one run per value, then one overlay
+    p.add_argument("--d", type=_int_list("d"), required=True, help="input dimension d ≥ max(M, N); or a list")
+    p.add_argument("--M", type=_int_list("M"), required=True, help="teacher width M ≥ 1; or a list")
+    p.add_argument("--N", type=_int_list("N"), required=True, help="student width N ≥ 1; or a list 50,200,800")
+    p.add_argument(
+        "--beta",
+        type=_float_list("beta"),
+        default=1.0,
+        help="teacher power law a_m = m^-β, β ≥ 0 (default 1); or a list 0.3,0.8,1",
+    )
     p.add_argument(
         "--activation",
         default="h4",
@@ -61,7 +68,13 @@ def register(subparsers) -> None:
     p.add_argument("--points", type=int, default=60, help="number of log-spaced times with --t-max (default 60)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and risk.png into DIR")
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--style",
+        choices=("dashboard", "paper"),
+        default="dashboard",
+        help="figures: dashboard (risk.png) or paper (3.4 in and 7 in wide, PDF + PNG)",
+    )
+    p.set_defaults(func=run_lists)
 
 
 def _load_npy(path: str, flag: str, shape_text: str) -> np.ndarray:
@@ -227,8 +240,8 @@ class _HomView:
         return getattr(self._sol, name)
 
 
-def run(args) -> int:
-    """Solve, then print / write the results; returns the exit status."""
+def run(args, _collect: list | None = None) -> int:
+    """Solve, then print / write the results; returns the exit status (``_collect``: append the result)."""
     _validate_sizes(args)
     if args.model == "quadratic":
         sol, params, predicted, extra, arrays = _run_quadratic(args)
@@ -246,8 +259,10 @@ def run(args) -> int:
         "predicted": predicted,
         "fit": fit,
     }
+    if _collect is not None:
+        _collect.append(result)
     if args.out:
-        _write_out(args.out, result, extra, arrays)
+        _write_out(args.out, result, extra, arrays, style=getattr(args, "style", "dashboard"))
     if args.json:
         print_json(result)
     else:
@@ -266,9 +281,7 @@ def run(args) -> int:
     return 0
 
 
-def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
-    from riccati._plot import plot_theory
-
+def _write_out(out: str, result: dict, extra: dict, arrays: dict, style: str = "dashboard") -> None:
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "theory.json"), "w", encoding="utf-8") as fh:
         json.dump(to_jsonable(result), fh, indent=2, allow_nan=False, ensure_ascii=False)
@@ -280,21 +293,93 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> None:
         **{k: np.asarray(v) for k, v in extra.items()},
         **{k: np.asarray(v) for k, v in arrays.items()},
     )
-    fit, pred = result["fit"], result["predicted"]
-    power = None
-    if fit.get("time_exponent") is not None and pred.get("time_exponent") is not None:
-        from riccati._predict import anchored_power_law
+    from sgd_check.plots import write_theory_figures
 
-        tg, vals = anchored_power_law(result["t"], result["risk"], pred["time_exponent"], fit["window"])
-        power = (tg, vals, f"predicted t^{pred['time_exponent']:.3g} (fit: {fit['time_exponent']:.3g})")
-    p = result["params"]
-    plot_theory(
-        os.path.join(out, "risk.png"),
-        result["t"],
-        result["risk"],
-        floor=result["floor"],
-        emergence_times=result["emergence_times"],
-        power_law=power,
-        title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
-        time_unit=result["time_unit"],
-    )
+    write_theory_figures(to_jsonable(result), out, style=style)
+
+
+# ---- lists of settings → one run each, then one overlay (figure + CSV/JSON table) ------------------------------
+_MAX_LIST = 8  # distinct colour + marker + line style per setting; larger grids belong to the sweep machinery
+
+
+def _parse_list(name: str, text: str, kind) -> int | float | list:
+    """Strictly parse ``"50,200,800"`` (or one number) into numbers of ``kind``; never evaluates the text."""
+    import re
+
+    pattern = r"[+-]?\d+" if kind is int else r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+    what = "integers" if kind is int else "numbers"
+    items = [s.strip() for s in str(text).split(",")]
+    if not items or any(not re.fullmatch(pattern, s) for s in items):
+        raise argparse.ArgumentTypeError(
+            f"`--{name}`={text!r} is not a number or a comma list of {what}; e.g. --{name} "
+            + ("50,200,800" if kind is int else "0.3,0.8,1")
+        )
+    vals = [kind(s) for s in items]
+    if len(set(vals)) != len(vals):
+        raise argparse.ArgumentTypeError(f"`--{name}`={text!r} repeats a value; give each setting once")
+    if len(vals) > _MAX_LIST:
+        raise argparse.ArgumentTypeError(
+            f"`--{name}` lists {len(vals)} settings; an overlay takes at most {_MAX_LIST} (use the sweep command)"
+        )
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _int_list(name: str):
+    f = lambda text: _parse_list(name, text, int)  # noqa: E731
+    f.__name__ = f"{name} (integer or comma list)"
+    return f
+
+
+def _float_list(name: str):
+    f = lambda text: _parse_list(name, text, float)  # noqa: E731
+    f.__name__ = f"{name} (number or comma list)"
+    return f
+
+
+def run_lists(args) -> int:
+    """``run`` for each value of the one listed option (--d/--M/--N/--beta), then one overlay figure + table.
+
+    With ``--out DIR``: each setting in ``DIR/<name>=<value>/`` (as a single run), and ``DIR/overlay.png``
+    (paper: ``overlay_1col``/``overlay_2col`` .pdf/.png), ``DIR/overlay.csv``, ``DIR/overlay.json``.
+    """
+    listed = [k for k in ("d", "M", "N", "beta") if isinstance(getattr(args, k), list)]
+    if not listed:
+        return run(args)
+    if len(listed) > 1:
+        raise ValueError(
+            f"lists given for {', '.join('--' + k for k in listed)}: an overlay varies one option; "
+            "give a list for one of them (grids belong to the sweep command)"
+        )
+    name = listed[0]
+    results: list = []
+    for v in getattr(args, name):
+        sub = argparse.Namespace(**{**vars(args), name: v})
+        sub.out = os.path.join(args.out, f"{name}={v:g}") if args.out else None
+        sub.json = False
+        if args.json:
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                run(sub, _collect=results)
+        else:
+            run(sub, _collect=results)
+    from sgd_check.plots import overlay_table, write_overlay
+
+    table = overlay_table(to_jsonable(results), vary=name)
+    paths = None
+    if args.out:
+        paths = write_overlay(to_jsonable(results), args.out, vary=name, style=args.style)
+    if args.json:
+        print_json({"varied": name, "table": table, "settings": results, "files": paths})
+    else:
+        print(f"overlay over {name} = {', '.join(f'{v:g}' for v in getattr(args, name))}:")
+        for row in table:
+            print(
+                f"  {row['setting']:>12s}  R(t_end)={row['risk_end']:.4g}  floor={row['floor_exact']:.4g}  "
+                f"emerged {row['n_emerged']}  power law drawn: {'yes' if row['power_law_drawn'] else 'no'}"
+                + (f" ({row['note']})" if row["note"] else "")
+            )
+        if paths:
+            print(f"  wrote {', '.join(paths['figures'])}, {paths['csv']}, {paths['json']}")
+    return 0
