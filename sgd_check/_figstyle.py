@@ -74,13 +74,17 @@ _PAPER_RC = {
     "ytick.major.width": 0.6,
     "xtick.minor.width": 0.4,
     "ytick.minor.width": 0.4,
-    "legend.frameon": False,
+    "legend.frameon": True,
+    "legend.framealpha": 0.85,
+    "legend.edgecolor": "none",
+    "legend.borderpad": 0.3,
+    "legend.labelspacing": 0.3,
     "legend.handlelength": 2.2,
     "mathtext.fontset": "dejavusans",
     "pdf.fonttype": 42,  # TrueType in the PDF: text stays text (editable, searchable)
     "svg.fonttype": "none",
 }
-_DASHBOARD_RC = {"font.size": 9.0, "legend.fontsize": 7.5, "pdf.fonttype": 42}
+_DASHBOARD_RC = {"font.size": 9.0, "legend.fontsize": 7.5, "legend.framealpha": 0.85, "pdf.fonttype": 42}
 
 
 def check_style(style: str) -> str:

@@ -157,14 +157,14 @@ def plot_risk(report: dict, ax=None, *, style: str = "dashboard", width: str = "
         per_seed = _a(report["sgd"]["risk"])
         flow = _a(report["theory"]["risk"])
         t, mean, std, per_seed, flow = _positive(t, mean, std, per_seed, flow)
-        drawn = [flow]
+        drawn, mline = [flow], None
         if np.isfinite(per_seed).any():
             for i, r in enumerate(np.atleast_2d(per_seed)):
                 ax.plot(t, r, color=_SGD, lw=0.5, alpha=0.25, label="SGD, single seeds" if i == 0 else None)
         if np.isfinite(mean).any():
             lo = np.where(mean - std > 0, mean - std, np.nan)
             ax.fill_between(t, lo, mean + std, color=_SGD, alpha=0.18, lw=0, label="SGD mean ± 1 s.d.")
-            ax.plot(t, mean, color=_SGD, lw=1.6 if paper else 2.0, label="SGD mean")
+            (mline,) = ax.plot(t, mean, color=_SGD, lw=1.6 if paper else 2.0)
             drawn.append(mean)
         ax.plot(t, flow, color=FLOW, lw=1.1 if paper else 1.4, ls="--", label="exact flow, same seeds")
         comp = report["comparison"]
@@ -201,7 +201,10 @@ def plot_risk(report: dict, ax=None, *, style: str = "dashboard", width: str = "
             "relative risk $R(t)$" if paper else "relative risk $E(f-f_*)^2/E f_*^2$",
         )
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="best", framealpha=0.85, **({} if paper else {"fontsize": 7.5}))
+        handles, labels = ax.get_legend_handles_labels()
+        # one entry for the SGD mean line and its ±1 s.d. band
+        handles = [(h, mline) if lbl == "SGD mean ± 1 s.d." else h for h, lbl in zip(handles, labels, strict=True)]
+        ax.legend(handles, labels, loc="best", **({} if paper else {"fontsize": 7.5}))
         if paper:
             ax.set_title("SGD ≈ flow (same initial states)\n" + _short_title(report))
         else:
@@ -241,8 +244,6 @@ def plot_staircase(report: dict, ax=None, *, style: str = "dashboard", width: st
             ax.plot(t, sgd[:, j], color=s["color"], marker=s["marker"], markevery=(j % every, every), ms=3.5,
                     lw=1.5 if paper else 2.0, label=f"$m={m}$")  # fmt: skip
             ax.plot(t, flow[:, j], color=s["color"], lw=0.9, ls="--")
-        ax.plot([], [], color="k", lw=1.5, label=f"SGD, seed {st['seed']}" if single else "SGD (mean)")
-        ax.plot([], [], color="k", lw=0.9, ls="--", label="its exact flow" if single else "exact flow")
         ax.axhline(0.5, color=GREY, lw=0.8, ls=":")
         ax.set_xscale("log")
         _set_tmin(ax, report)
@@ -251,7 +252,9 @@ def plot_staircase(report: dict, ax=None, *, style: str = "dashboard", width: st
         ax.set_xlabel(_time_label(report, style))
         ax.set_ylabel(_overlap_label(report, style))
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="lower right", ncol=2, framealpha=0.85, **({} if paper else {"fontsize": 7.5}))
+        who = f"SGD seed {st['seed']} solid, its flow dashed" if single else "SGD mean solid, flow dashed"
+        ax.legend(loc="lower right", ncol=3, title=who, columnspacing=0.8, handlelength=1.8,
+                  **({} if paper else {"fontsize": 7.5, "title_fontsize": 7.5}))  # fmt: skip
         if paper:
             ax.set_title("emergence of direction $m$ (crosses 1/2)")
         else:
@@ -320,7 +323,6 @@ def plot_emergence(report: dict, ax=None, *, style: str = "dashboard", width: st
             star = any("normalised*" in lbl for lbl in ax.get_legend_handles_labels()[1])
             ax.legend(
                 loc="upper left",
-                framealpha=0.85,
                 title="*: $T_m\\bar L/L(s_{0,m})$" if star else None,
                 **({} if paper else {"fontsize": 7, "title_fontsize": 7}),
             )
