@@ -29,7 +29,7 @@ ENTRIES = [
     ("check_risk_paper_1col.png", "check --from-dir {out}/checkq --style paper", "checkq/risk_1col.png"),
     ("check_staircase_paper_1col.png", "check --from-dir {out}/checkq --style paper", "checkq/staircase_1col.png"),
     ("check_emergence_paper_1col.png", "check --from-dir {out}/checkq --style paper", "checkq/emergence_1col.png"),
-    ("check_summary_paper.png", "check --from-dir {out}/checkq --style paper", "checkq/summary.png"),
+    ("check_summary_paper.png", "check --from-dir {out}/checkq --style paper", "checkq/summary_2col.png"),
     (
         "theory_overlay_N_paper_1col.png",
         "theory quadratic --d 2000 --M 200 --N 25,50,100,400 --beta 0.8 --style paper --out {out}/ovN",

@@ -132,7 +132,9 @@ def _row(case: DemoCase, report: dict, out: str, seconds: float, style: str = "d
         "seconds": seconds,
         "out": out,
         "figures": {
-            k: os.path.join(out, f"{k}.png" if style == "dashboard" or k == "summary" else f"{k}_1col.png")
+            k: os.path.join(
+                out, f"{k}.png" if style == "dashboard" else f"{k}_{'2col' if k == 'summary' else '1col'}.png"
+            )
             for k in ("summary", "risk", "staircase", "emergence")
         },
     }

@@ -129,12 +129,13 @@ def series_style(i: int, *, line: bool = True) -> dict:
     return st
 
 
-def note(ax, text: str, *, loc: str = "upper right") -> None:
-    """A short statement inside the axes (e.g. "no power law predicted here"), in the style's smallest size."""
-    x, ha = (0.98, "right") if "right" in loc else (0.02, "left")
-    y, va = (0.97, "top") if "upper" in loc else (0.03, "bottom")
-    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=7, color="#444444", zorder=5,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})  # fmt: skip
+def note(ax, text: str, *, loc: str | None = None) -> None:
+    """A short statement in the figure (e.g. "no power law predicted here"), as a text-only legend entry.
+
+    Being part of the legend, it is placed with it, never hides data and needs no free corner; call it before
+    ``ax.legend``. ``loc`` is accepted for compatibility and ignored.
+    """
+    ax.plot([], [], " ", label=text)
 
 
 def integer_log_ticks(ax, m_max: int) -> None:

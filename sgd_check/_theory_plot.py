@@ -168,8 +168,6 @@ def plot_theory(result: dict, ax=None, *, style: str = "dashboard", width: str =
         if law and c["line"] is not None:
             ax.plot(*c["line"], color=series_style(1)["color"], ls="-.", lw=1.2,
                     label=f"predicted $t^{{(1-2\\beta)/\\beta}}=t^{{{c['predicted']:.3g}}}$")  # fmt: skip
-        elif why:
-            note(ax, why)
         em = c["emergence"]
         em = em[np.isfinite(em) & (em > 0)]
         if em.size and ok.sum() > 1:
@@ -184,7 +182,9 @@ def plot_theory(result: dict, ax=None, *, style: str = "dashboard", width: str =
         ax.set_xlabel(_time_label(c, style))
         ax.set_ylabel("relative risk $R(t)$")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="lower left", framealpha=0.85, **({} if style == "paper" else {"fontsize": 8}))
+        if not (law and c["line"] is not None) and why:
+            note(ax, why)  # last legend entry: why no slope is drawn
+        ax.legend(loc="lower left", **({} if style == "paper" else {"fontsize": 8}))
         p = c["params"]
         sep = "\n" if style == "paper" else " "
         ttl = f"exact flow, {c['model']}:{sep}$\\beta={float(p['beta']):g}$, $M={p['M']}$, $N={p['N']}$, $d={p['d']}$"
@@ -268,10 +268,12 @@ def plot_overlay(results, *, vary: str | None = None, style: str = "dashboard", 
             ax.plot([], [], color=GREY, ls="-.", lw=1.0, label="predicted $t^{(1-2\\beta)/\\beta}$")
         if any(c["floor"] > 0 for c in curves):
             ax.plot([], [], color=GREY, lw=0.6, ls=(0, (1, 3)), label="width floors")
-        if no_law:
-            reasons = sorted({_SHORT.get(w.split(" (")[0].split(":")[0], w) for _, w in no_law if w})
-            who = "all settings" if len(no_law) == len(curves) else ", ".join(lbl for lbl, _ in no_law)
-            note(ax, f"no slope drawn for {who}:\n" + "\n".join(reasons), loc="upper right")
+        by_reason: dict[str, list[str]] = {}
+        for lbl, w in no_law:
+            if w:
+                by_reason.setdefault(_SHORT.get(w.split(" (")[0].split(":")[0], w), []).append(lbl)
+        for reason, who in by_reason.items():
+            note(ax, f"no slope, {'all' if len(who) == len(curves) else ', '.join(who)}:\n{reason}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(min(_t_left(c) for c in curves), max(float(c["t"][-1]) for c in curves) * 1.1)
@@ -281,7 +283,7 @@ def plot_overlay(results, *, vary: str | None = None, style: str = "dashboard", 
         ax.set_xlabel(_time_label(curves[0], style))
         ax.set_ylabel("relative risk $R(t)$")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="lower left", framealpha=0.85, **({} if style == "paper" else {"fontsize": 8}))
+        ax.legend(loc="lower left", **({} if style == "paper" else {"fontsize": 8}))
         what = "SGD ≈ flow" if curves[0]["kind"] == "check" else "exact flow (theory)"
         fixed = [f"${VARIABLES[k]}={_value_text(curves[0]['params'].get(k))}$" for k in ("M", "N", "d", "beta")
                  if k != vary and curves[0]["params"].get(k) is not None]  # fmt: skip

@@ -181,8 +181,6 @@ def plot_risk(report: dict, ax=None, *, style: str = "dashboard", width: str = "
                 label=f"predicted $t^{{(1-2\\beta)/\\beta}}$ = $t^{{{te['predicted']:.3g}}}$",
             )
             ax.axvspan(*te["window"], color=_PRED, alpha=0.08, lw=0, label="window compared")
-        elif why:
-            note(ax, why)
         pl = comp.get("plateau", {})
         floor = pl.get("exact_floor") or 0.0
         if floor > 0:
@@ -201,6 +199,8 @@ def plot_risk(report: dict, ax=None, *, style: str = "dashboard", width: str = "
             "relative risk $R(t)$" if paper else "relative risk $E(f-f_*)^2/E f_*^2$",
         )
         ax.grid(True, which="major", alpha=0.3)
+        if not (ok and line) and why:
+            note(ax, why)  # last legend entry: why no slope is drawn
         handles, labels = ax.get_legend_handles_labels()
         # one entry for the SGD mean line and its ±1 s.d. band
         handles = [(h, mline) if lbl == "SGD mean ± 1 s.d." else h for h, lbl in zip(handles, labels, strict=True)]
@@ -280,6 +280,10 @@ def plot_emergence(report: dict, ax=None, *, style: str = "dashboard", width: st
         n_dir = int(nb.get("n_directions") or es.get("n_directions") or 0)
         enough = n_dir >= MIN_EMERGENCES
         M = int(report["params"]["M"])
+        if not em:  # every seed diverged: no emergence time to draw
+            ax.text(0.5, 0.5, "no emergence times (no live SGD seed)", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xlabel("direction index $m$")
+            return fig if fig is not None else ax
         if em:
             per_seed = _a(em["sgd_per_seed"])
             M = per_seed.shape[-1]
@@ -303,9 +307,7 @@ def plot_emergence(report: dict, ax=None, *, style: str = "dashboard", width: st
             ax.plot(_a(line["m"]), _a(line["T"]), color=_PRED, lw=1.3, ls="-.",
                     label=f"predicted $m^{{\\beta}}$, $\\beta={es['predicted']:g}$")  # fmt: skip
         else:
-            note(
-                ax, f"too few emergences for a slope\n({n_dir} directions fitted < {MIN_EMERGENCES})", loc="lower right"
-            )
+            note(ax, f"no slope drawn: too few emergences\n({n_dir} directions fitted < {MIN_EMERGENCES})")
         ax.set_xscale("log")
         ax.set_yscale("log")
         m_hi = 1  # the largest direction index with a finite emergence time drawn
@@ -401,7 +403,8 @@ def render_all(
 
     * dashboard: ``risk``, ``staircase``, ``emergence``, ``summary`` as PNG (and PDF with ``pdf=True``);
     * paper: each single panel at one and two columns, ``risk_1col.pdf``/``.png``, ``risk_2col.pdf``/``.png``,
-      …, plus ``summary.pdf``/``.png`` at 7 in (PDF always: vector figures for the paper).
+      …, plus ``summary_2col.pdf``/``.png`` at 7 in (PDF always: vector figures for the paper; the paper
+      names never overwrite the dashboard's, so both styles can live in one folder).
     """
     check_style(style)
     out_dir = os.fspath(out_dir)
@@ -414,7 +417,7 @@ def render_all(
             for n, fn in panels
             for w in ("1col", "2col")
         ]
-        jobs.append(("summary", lambda: plot_summary(report, style=style)))
+        jobs.append(("summary_2col", lambda: plot_summary(report, style=style)))
         exts = ("pdf", "png")
     else:
         jobs = [(n, lambda fn=fn: fn(report)) for n, fn in panels] + [("summary", lambda: plot_summary(report))]

@@ -86,7 +86,7 @@ def test_render_all_paper_writes_both_widths_as_vector_pdf_and_png(tmp_path, law
     expected = [
         f"{n}_{w}.{e}" for n in ("risk", "staircase", "emergence") for w in ("1col", "2col") for e in ("pdf", "png")
     ]
-    assert names == sorted(expected + ["summary.pdf", "summary.png"])
+    assert names == sorted(expected + ["summary_2col.pdf", "summary_2col.png"])
     for p in paths:
         data = Path(p).read_bytes()
         if p.endswith(".pdf"):
