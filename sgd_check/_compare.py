@@ -1056,8 +1056,11 @@ def _versions() -> dict:
     return out
 
 
-def write_outputs(report: dict, data: CheckData | None, out: str | os.PathLike, *, pdf: bool = False) -> dict:
-    """Write ``report.json``, ``data.npz`` (if ``data``) and the figures into ``out``; return the paths."""
+def write_outputs(
+    report: dict, data: CheckData | None, out: str | os.PathLike, *, pdf: bool = False, style: str = "dashboard"
+) -> dict:
+    """Write ``report.json``, ``data.npz`` (if ``data``) and the figures (``style``: "dashboard" or "paper",
+    ``sgd_check.plots.render_all``) into ``out``; return the paths."""
     from .plots import render_all
 
     out = os.fspath(out)
@@ -1066,7 +1069,7 @@ def write_outputs(report: dict, data: CheckData | None, out: str | os.PathLike, 
     if data is not None:
         paths["data"] = os.path.join(out, "data.npz")
         data.save(paths["data"])
-    paths["figures"] = render_all(report, out, pdf=pdf)
+    paths["figures"] = render_all(report, out, pdf=pdf, style=style)
     save_report(paths["report"], report)
     return paths
 
@@ -1080,26 +1083,30 @@ def check(
     pdf: bool = False,
     progress: bool = False,
     annotations: dict | None = None,
+    style: str = "dashboard",
 ) -> dict:
     """Run SGD and the exact flow from the same initial states, compare them, and return the report.
 
     With ``out`` the report (``report.json``), the raw paired curves (``data.npz``, enough to re-judge and
-    re-draw without SGD: :func:`check_from_dir`) and the figures are written there. ``report["verdict"]["pass"]``
-    is True iff every gated check passed (module docstring for the tolerances).
+    re-draw without SGD: :func:`check_from_dir`) and the figures are written there (``style``: "dashboard"
+    panels, or "paper" single panels at 3.4 in / 7 in as PDF + PNG; ``sgd_check.plots.render_all``).
+    ``report["verdict"]["pass"]`` is True iff every gated check passed (module docstring for the tolerances).
     """
     data = run_check(config, time_map_factor=time_map_factor, progress=progress, annotations=annotations)
     report = compare(data, tolerances=tolerances)
     if out is not None:
-        write_outputs(report, data, out, pdf=pdf)
+        write_outputs(report, data, out, pdf=pdf, style=style)
     return report
 
 
-def check_from_dir(directory: str | os.PathLike, *, tolerances: Tolerances | None = None, pdf: bool = False) -> dict:
+def check_from_dir(
+    directory: str | os.PathLike, *, tolerances: Tolerances | None = None, pdf: bool = False, style: str = "dashboard"
+) -> dict:
     """Re-judge and re-draw a saved check from ``directory/data.npz`` without rerunning SGD; rewrite the outputs."""
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"`--from-dir`={directory!r} is not a folder; give the --out folder of a check")
     data = CheckData.load(os.path.join(directory, "data.npz"))
     report = compare(data, tolerances=tolerances)
-    write_outputs(report, None, directory, pdf=pdf)
+    write_outputs(report, None, directory, pdf=pdf, style=style)
     return report

@@ -102,7 +102,7 @@ def demo_cases() -> list[DemoCase]:
     ]
 
 
-def _row(case: DemoCase, report: dict, out: str, seconds: float) -> dict:
+def _row(case: DemoCase, report: dict, out: str, seconds: float, style: str = "dashboard") -> dict:
     cm = report["comparison"]
     te, es, pl = cm.get("time_exponent", {}), cm.get("emergence_slope", {}), cm.get("plateau", {})
     return {
@@ -115,6 +115,7 @@ def _row(case: DemoCase, report: dict, out: str, seconds: float) -> dict:
         "plateau": {
             "predicted": pl.get("predicted"),
             "formula": pl.get("predicted_formula"),
+            "kind": pl.get("predicted_kind"),
             "exact_floor": pl.get("exact_floor"),
             "flow_late": pl.get("flow_late"),
             "sgd_late": pl.get("sgd_late"),
@@ -133,17 +134,29 @@ def _row(case: DemoCase, report: dict, out: str, seconds: float) -> dict:
         "seeds": report["params"]["seeds"],
         "seconds": seconds,
         "out": out,
-        "figures": {k: os.path.join(out, f"{k}.png") for k in ("summary", "risk", "staircase", "emergence")},
+        "figures": {
+            k: os.path.join(
+                out, f"{k}.png" if style == "dashboard" else f"{k}_{'2col' if k == 'summary' else '1col'}.png"
+            )
+            for k in ("summary", "risk", "staircase", "emergence")
+        },
     }
 
 
 def run_demo(
-    out: str | os.PathLike = "shallowlaws-out", *, cases=None, pdf: bool = False, progress: bool = False, on_case=None
+    out: str | os.PathLike = "shallowlaws-out",
+    *,
+    cases=None,
+    pdf: bool = False,
+    progress: bool = False,
+    on_case=None,
+    style: str = "dashboard",
 ) -> dict:
     """Run every case (``check`` with outputs under ``out/<case>``) and write the suite ``out/report.json``.
 
     The suite's ``verdict.pass`` is True only if every case passed; ``on_case(row)`` is called after each case
-    (the CLI prints progress with it). Returns the suite report.
+    (the CLI prints progress with it); ``style`` is the figure style of every case ("dashboard" default, or
+    "paper"). Returns the suite report.
     """
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
@@ -153,8 +166,8 @@ def run_demo(
     for case in cases:
         t0 = time.perf_counter()
         case_out = os.path.join(out, case.name)
-        report = check(case.config(), out=case_out, pdf=pdf, progress=progress)
-        rows.append(_row(case, report, case_out, time.perf_counter() - t0))
+        report = check(case.config(), out=case_out, pdf=pdf, progress=progress, style=style)
+        rows.append(_row(case, report, case_out, time.perf_counter() - t0, style))
         if on_case is not None:
             on_case(rows[-1])
     suite = {

@@ -65,10 +65,11 @@ def test_quadratic_out_dir_and_init_overlap(run_cli, tmp_path):
     )
     assert status == 0, err
     assert (out / "theory.json").exists() and (out / "theory.png").stat().st_size > 1000
-    data = np.load(out / "curves.npz")
+    with np.load(out / "curves.npz") as data:  # closed here: an open handle is a ResourceWarning (an error)
+        risk, G_diag = data["risk"], data["G_diag"]
     sol = riccati.quadratic_flow(riccati.teacher_coefficients(1.0, 6), Y0, [0, 1, 10, 100, 1000])
-    np.testing.assert_allclose(data["risk"], sol.risk, atol=1e-14)
-    assert data["G_diag"].shape == (5, 6)
+    np.testing.assert_allclose(risk, sol.risk, atol=1e-14)
+    assert G_diag.shape == (5, 6)
     assert json.loads((out / "theory.json").read_text())["params"]["init"].startswith("file")
 
 

@@ -85,6 +85,12 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output folder (default ./shallowlaws-out/check-MODEL)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
+    p.add_argument(
+        "--style",
+        choices=("dashboard", "paper"),
+        default="dashboard",
+        help="figures: dashboard panels (default) or paper (single panels 3.4 in and 7 in wide, PDF + PNG)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -103,7 +109,10 @@ def format_checks(report: dict) -> str:
     for c in report["verdict"]["checks"]:
         res = ("pass" if c["pass"] else "FAIL") if c.get("gated", True) else ("info" + ("" if c["pass"] else " (off)"))
         lines.append(f"{c['name']:34s} {_num(c['value']):>10s} {_num(c['tolerance']):>10s}  {res}")
-    lines.append(f"verdict: {'PASS' if report['verdict']['pass'] else 'FAIL'}")
+    from sgd_check.plots import verdict_scope
+
+    vs = verdict_scope(report)
+    lines += [vs["sgd_line"], vs["theorem_line"], f"verdict: {'PASS' if report['verdict']['pass'] else 'FAIL'}"]
     return "\n".join(lines)
 
 
@@ -116,6 +125,7 @@ def _num(x) -> str:
 
 
 _FIGS = ("risk", "staircase", "emergence", "summary")
+_WIDTHS = ("", "_1col", "_2col")  # dashboard names, then the paper style's column widths
 
 
 def run(args) -> int:
@@ -126,7 +136,7 @@ def run(args) -> int:
         if not os.path.isdir(args.from_dir):
             raise FileNotFoundError(f"`--from-dir`={args.from_dir!r} is not a folder; give the --out folder of a check")
         with OutputFolder(args.from_dir, "check", resume=True, flag="--from-dir"):
-            report = check_from_dir(args.from_dir, pdf=args.pdf)
+            report = check_from_dir(args.from_dir, pdf=args.pdf, style=args.style)
         out = args.from_dir
     else:
         if args.model is None:
@@ -146,9 +156,11 @@ def run(args) -> int:
                 time_map_factor=args.time_map_factor,
                 pdf=args.pdf,
                 progress=not args.quiet,
+                style=args.style,
                 annotations=convention_params(args.loss_convention, args.eta),
             )
-            folder.add("report.json", "data.npz", *(f"{n}.{e}" for n in _FIGS for e in ("png", "pdf")))
+            figs = (f"{n}{w}.{e}" for n in _FIGS for w in _WIDTHS for e in ("png", "pdf"))
+            folder.add("report.json", "data.npz", *figs)
     if args.json:
         print_json(report)
     else:

@@ -34,10 +34,16 @@ _TIME_GRID_HELP = (
 
 def _common_parser() -> argparse.ArgumentParser:
     c = argparse.ArgumentParser(add_help=False)
-    c.add_argument("--d", type=int, required=True, help="input dimension d ≥ max(M, N)")
-    c.add_argument("--M", type=int, required=True, help="teacher width M ≥ 1")
-    c.add_argument("--N", type=int, required=True, help="student width N ≥ 1")
-    c.add_argument("--beta", type=float, default=1.0, help="teacher power law a_m = m^-β, β ≥ 0 (default 1)")
+    # each of --d/--M/--N/--beta also takes a comma list (one of them): one run per value, then one overlay
+    c.add_argument("--d", type=_int_list("d"), required=True, help="input dimension d ≥ max(M, N); or a list")
+    c.add_argument("--M", type=_int_list("M"), required=True, help="teacher width M ≥ 1; or a list")
+    c.add_argument("--N", type=_int_list("N"), required=True, help="student width N ≥ 1; or a list 50,200,800")
+    c.add_argument(
+        "--beta",
+        type=_float_list("beta"),
+        default=1.0,
+        help="teacher power law a_m = m^-β, β ≥ 0 (default 1); or a list 0.3,0.8,1",
+    )
     c.add_argument("--seed", type=int, default=0, help="seed of the random initialisation (default 0)")
     c.add_argument("--times", metavar="GRID", help="times: '0,1,10', 'START:STOP:NUM' or 'log:START:STOP:NUM'")
     c.add_argument("--t-max", type=float, help="last time (default: see --until)")
@@ -55,6 +61,12 @@ def _common_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--out", metavar="DIR", help="write theory.json, curves.npz and theory.png into DIR")
     c.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
+    c.add_argument(
+        "--style",
+        choices=("dashboard", "paper"),
+        default="dashboard",
+        help="figures: dashboard (theory.png) or paper (3.4 in and 7 in wide, PDF + PNG)",
+    )
     return c
 
 
@@ -86,7 +98,7 @@ def register(subparsers) -> None:
         ),
     )
     q.add_argument("--init-overlap", metavar="FILE.npy", help="initial overlap Y0 = ΘᵀU0, shape (M, N)")
-    q.set_defaults(func=run)
+    q.set_defaults(func=run_lists)
     h = sub.add_parser(
         "homogeneous",
         parents=[common],
@@ -105,7 +117,7 @@ def register(subparsers) -> None:
     h.add_argument(
         "--init-weights", metavar="FILE.npy", help="initial weights W0, shape (N, d), teacher = first M axes"
     )
-    h.set_defaults(func=run)
+    h.set_defaults(func=run_lists)
 
 
 def _load_npy(path: str, flag: str, shape: tuple[int, int], shape_text: str, max_abs: float) -> np.ndarray:
@@ -391,8 +403,8 @@ def _time_label(model: str, convention: str) -> tuple[str, str]:
     return label, unit
 
 
-def run(args) -> int:
-    """Solve, then print / write the results; returns the exit status."""
+def run(args, _collect: list | None = None) -> int:
+    """Solve, then print / write the results; returns the exit status (``_collect``: append the result)."""
     _validate_sizes(args)
     _check_grid_args(args)
     if args.out:  # check, lock (and with --overwrite clear) the output folder before any work
@@ -400,11 +412,11 @@ def run(args) -> int:
 
         params = {k: v for k, v in vars(args).items() if k not in ("func", "json", "out", "overwrite", "command")}
         with OutputFolder(args.out, "theory", params, overwrite=args.overwrite) as folder:
-            return _run(args, folder)
-    return _run(args, None)
+            return _run(args, folder, _collect)
+    return _run(args, None, _collect)
 
 
-def _run(args, folder) -> int:
+def _run(args, folder, _collect: list | None) -> int:
     if args.model == "quadratic":
         sol, params, predicted, extra, arrays, learned_end = _run_quadratic(args)
     else:
@@ -438,8 +450,10 @@ def _run(args, folder) -> int:
         "predicted": predicted,
         "fit": fit,
     }
+    if _collect is not None:
+        _collect.append(result)
     if folder is not None:
-        folder.add(_write_out(args.out, result, extra, arrays))
+        folder.add(_write_out(args.out, result, extra, arrays, style=getattr(args, "style", "dashboard")))
     if args.json:
         print_json(result)
     else:
@@ -473,12 +487,11 @@ def _run(args, folder) -> int:
     return 0
 
 
-def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> list[str]:
-    """Write theory.json, curves.npz and theory.png atomically (``sgd_check._outdir``); return the paths."""
-    from riccati._plot import plot_theory
-    from sgd_check._outdir import atomic_path, write_json, write_npz
+def _write_out(out: str, result: dict, extra: dict, arrays: dict, style: str = "dashboard") -> list[str]:
+    """Write theory.json, curves.npz and the theory figures atomically (``sgd_check._outdir``); return the paths."""
+    from sgd_check._outdir import write_json, write_npz
 
-    paths = [os.path.join(out, n) for n in ("theory.json", "curves.npz", "theory.png")]
+    paths = [os.path.join(out, n) for n in ("theory.json", "curves.npz")]
     write_json(paths[0], to_jsonable(result), indent=2)
     write_npz(
         paths[1],
@@ -489,26 +502,93 @@ def _write_out(out: str, result: dict, extra: dict, arrays: dict) -> list[str]:
         **{k: np.asarray(v) for k, v in extra.items()},
         **{k: np.asarray(v) for k, v in arrays.items()},
     )
-    fit, pred = result["fit"], result["predicted"]
-    power = None
-    if fit.get("time_exponent") is not None and pred.get("time_exponent") is not None:
-        from riccati._predict import anchored_power_law
+    from sgd_check.plots import write_theory_figures
 
-        tg, vals = anchored_power_law(result["t"], result["risk"], pred["time_exponent"], fit["window"])
-        power = (tg, vals, f"predicted t^{pred['time_exponent']:.3g} (fit: {fit['time_exponent']:.3g})")
-    p = result["params"]
-    t = np.asarray(result["t"], dtype=np.float64)
-    em = np.asarray(result["emergence_times"], dtype=np.float64)
-    em = em[np.isfinite(em) & (em >= t[0]) & (em <= t[-1])]  # markers only where the curve is drawn
-    with atomic_path(paths[2]) as tmp:
-        plot_theory(
-            tmp,
-            result["t"],
-            result["risk"],
-            floor=result["floor"],
-            emergence_times=em,
-            power_law=power,
-            title=f"{result['model']}: d={p.get('d')} M={p.get('M')} N={p.get('N')} beta={p.get('beta')}",
-            time_unit=result["time_label"],
+    return paths + list(write_theory_figures(to_jsonable(result), out, style=style, stem="theory"))
+
+
+# ---- lists of settings → one run each, then one overlay (figure + CSV/JSON table) ------------------------------
+_MAX_LIST = 8  # distinct colour + marker + line style per setting; larger grids belong to the sweep machinery
+
+
+def _parse_list(name: str, text: str, kind) -> int | float | list:
+    """Strictly parse ``"50,200,800"`` (or one number) into numbers of ``kind``; never evaluates the text."""
+    import re
+
+    pattern = r"[+-]?\d+" if kind is int else r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+    what = "integers" if kind is int else "numbers"
+    items = [s.strip() for s in str(text).split(",")]
+    if not items or any(not re.fullmatch(pattern, s) for s in items):
+        raise argparse.ArgumentTypeError(
+            f"`--{name}`={text!r} is not a number or a comma list of {what}; e.g. --{name} "
+            + ("50,200,800" if kind is int else "0.3,0.8,1")
         )
-    return paths
+    vals = [kind(s) for s in items]
+    if len(set(vals)) != len(vals):
+        raise argparse.ArgumentTypeError(f"`--{name}`={text!r} repeats a value; give each setting once")
+    if len(vals) > _MAX_LIST:
+        raise argparse.ArgumentTypeError(
+            f"`--{name}` lists {len(vals)} settings; an overlay takes at most {_MAX_LIST} (use the sweep command)"
+        )
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _int_list(name: str):
+    f = lambda text: _parse_list(name, text, int)  # noqa: E731
+    f.__name__ = f"{name} (integer or comma list)"
+    return f
+
+
+def _float_list(name: str):
+    f = lambda text: _parse_list(name, text, float)  # noqa: E731
+    f.__name__ = f"{name} (number or comma list)"
+    return f
+
+
+def run_lists(args) -> int:
+    """``run`` for each value of the one listed option (--d/--M/--N/--beta), then one overlay figure + table.
+
+    With ``--out DIR``: each setting in ``DIR/<name>=<value>/`` (as a single run), and ``DIR/overlay.png``
+    (paper: ``overlay_1col``/``overlay_2col`` .pdf/.png), ``DIR/overlay.csv``, ``DIR/overlay.json``.
+    """
+    listed = [k for k in ("d", "M", "N", "beta") if isinstance(getattr(args, k), list)]
+    if not listed:
+        return run(args)
+    if len(listed) > 1:
+        raise ValueError(
+            f"lists given for {', '.join('--' + k for k in listed)}: an overlay varies one option; "
+            "give a list for one of them (grids belong to the sweep command)"
+        )
+    name = listed[0]
+    results: list = []
+    for v in getattr(args, name):
+        sub = argparse.Namespace(**{**vars(args), name: v})
+        sub.out = os.path.join(args.out, f"{name}={v:g}") if args.out else None
+        sub.json = False
+        if args.json:
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                run(sub, _collect=results)
+        else:
+            run(sub, _collect=results)
+    from sgd_check.plots import overlay_table, write_overlay
+
+    table = overlay_table(to_jsonable(results), vary=name)
+    paths = None
+    if args.out:
+        paths = write_overlay(to_jsonable(results), args.out, vary=name, style=args.style)
+    if args.json:
+        print_json({"varied": name, "table": table, "settings": results, "files": paths})
+    else:
+        print(f"overlay over {name} = {', '.join(f'{v:g}' for v in getattr(args, name))}:")
+        for row in table:
+            print(
+                f"  {row['setting']:>12s}  R(t_end)={row['risk_end']:.4g}  floor={row['floor_exact']:.4g}  "
+                f"emerged {row['n_emerged']}  power law drawn: {'yes' if row['power_law_drawn'] else 'no'}"
+                + (f" ({row['note']})" if row["note"] else "")
+            )
+        if paths:
+            print(f"  wrote {', '.join(paths['figures'])}, {paths['csv']}, {paths['json']}")
+    return 0
