@@ -547,6 +547,7 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     if resume:
         if ckpt_path is None:
             raise ValueError("`resume`=True needs `out`: the folder holding checkpoint.npz; pass --out DIR")
+        _same_engine(ckpt_path, params_dict["engine"])
         ck = _checkpoint.load(ckpt_path, params_dict)
         if ck is not None:
             state = jax.tree_util.tree_map(jnp.asarray, ck["state"])
@@ -613,6 +614,21 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
         {_final_name(cfg): np.asarray(params)},
         samples_done,
     )
+
+
+def _same_engine(path: str, engine: str) -> None:
+    """Refuse to resume a checkpoint written by the other engine (its state is not this engine's state)."""
+    if not os.path.exists(path):
+        return
+    import json
+
+    with np.load(path) as z:
+        stored = json.loads(bytes(z["meta"]).decode())["config"].get("engine", "full")
+    if stored != engine:
+        raise ValueError(
+            f"`--resume` folder {os.path.dirname(path) or '.'} holds a run of the {stored!r} engine but `engine` is "
+            f"{engine!r} now; rerun with --engine {stored}, or use another --out"
+        )
 
 
 def _final_name(cfg) -> str:

@@ -178,7 +178,13 @@ def test_default_n_prime_meets_the_target_excess():
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# reduced vs full, in law
+# reduced vs full, in law. One structure per model and batch size (d = 64, M = N = 2, 256 seeds, float64), shared
+# by the divergence, seed and resume tests below so that each is compiled once.
+
+QR = dict(d=64, M=2, N=2, beta=1.0, eta=1.5e-3, steps=700, seeds=256, dtype="float64", phase2="none", n_log=24)
+QR["engine"] = "reduced"
+HR = dict(d=64, M=2, N=2, beta=1.0, eta=1e-3, steps=600, seeds=256, dtype="float64", activation="h2", n_log=24)
+HR.update(init_scale=0.3, engine="reduced")
 
 
 def _emergence(t, curve):
@@ -216,23 +222,17 @@ def test_quadratic_reduced_equals_full_in_law(B):
     eta = 1.5e-3 * B
 
     def make(engine):
-        return QuadraticSGDConfig(
-            d=64, M=2, N=2, beta=1.0, eta=eta, steps=1536 // B, batch=B, seeds=256, dtype="float64",
-            phase2="none", n_log=24, engine=engine,
-        )  # fmt: skip
+        return QuadraticSGDConfig(**{**QR, "eta": eta, "steps": 1536 // B, "batch": B, "engine": engine})
 
     _compare_in_law(make, lambda r: r.G_diag[:, :, 0])
 
 
 @pytest.mark.parametrize("B", [1, 4])
 def test_homogeneous_reduced_equals_full_in_law(B):
-    eta = 1e-3 * B
+    eta = 1e-3 * B  # σ = h2 (information exponent 2): both directions emerge by t = 2.5 at d = 64
 
     def make(engine):
-        return HomogeneousSGDConfig(
-            d=64, M=2, N=2, beta=1.0, eta=eta, steps=2048 // B, batch=B, seeds=256, dtype="float64",
-            activation="h2+h4", init_scale=0.5, n_log=24, engine=engine,
-        )  # fmt: skip
+        return HomogeneousSGDConfig(**{**HR, "eta": eta, "steps": 2560 // B, "batch": B, "engine": engine})
 
     _compare_in_law(make, lambda r: np.max(r.overlaps[:, :, :, 0] ** 2, axis=2))
 
@@ -268,10 +268,6 @@ def test_float32_agrees_with_float64_and_d_1e9_loses_nothing():
     np.testing.assert_allclose(hr.norms[:, 0].mean(), 0.01, rtol=0.05)  # ‖w_i‖² ≈ s² = 0.01
 
 
-QR = dict(d=40, M=3, N=3, beta=1.0, eta=4e-3, steps=700, seeds=3, dtype="float64", phase2="none", engine="reduced")
-HR = dict(d=40, M=2, N=2, beta=1.0, eta=2e-3, steps=600, seeds=3, dtype="float64", init_scale=0.5, engine="reduced")
-
-
 def test_divergence_is_frozen_as_in_the_full_engine():
     # quadratic: a step that turns the span by ~90° is flagged at step 1 in both engines
     for engine in ("full", "reduced"):
@@ -281,12 +277,16 @@ def test_divergence_is_frozen_as_in_the_full_engine():
     # homogeneous: η far too large; a frozen seed's state stops changing (same final overlaps at 300 and 600 steps)
     r1 = simulate(HomogeneousSGDConfig(**{**HR, "eta": 0.5, "steps": 300}), progress=False)
     r2 = simulate(HomogeneousSGDConfig(**{**HR, "eta": 0.5, "steps": 600}), progress=False)
-    assert r1.diverged.all()
-    np.testing.assert_array_equal(r1.diverged_at, r2.diverged_at)
-    for s in range(3):
+    assert r1.diverged.all() and r2.diverged.all()
+    # a blow-up is detected at the next logged step, and the two runs log different steps; where they caught it at
+    # the same step the frozen states are bitwise equal (the teacher block P, which the fold-back never touches)
+    same = r1.diverged_at == r2.diverged_at
+    assert same.sum() > 200
+    for s in range(0, 256, 17):
         k = r1.diverged_at[s]
         assert np.all(np.isnan(r1.risk[s, r1.steps >= k])) and np.all(np.isfinite(r1.risk[s, r1.steps < k]))
-    np.testing.assert_array_equal(r1.final_state["W_c"][:, :, :2], r2.final_state["W_c"][:, :, :2])
+    np.testing.assert_array_equal(r1.final_state["W_c"][same, :, :2], r2.final_state["W_c"][same, :, :2])
+    assert not np.array_equal(r1.final_state["W_c"][~same, :, :2], r2.final_state["W_c"][~same, :, :2])
     assert r1.suggested_eta == 0.125
 
 
@@ -336,3 +336,28 @@ def test_engine_choice_and_bad_engine():
         HomogeneousSGDConfig(d=10, M=4, N=8, beta=1, eta=1e-3, steps=1, engine="reduced")
     with pytest.raises(ValueError, match="`engine`='fast' is not one of"):
         QuadraticSGDConfig(d=16, M=3, N=3, beta=1, eta=1e-3, steps=1, engine="fast")
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--engine", "reduced", "--d", 10, "--M", 4, "--N", 8], ["engine", "d ≥ M + N = 12", "--engine full"]),
+        (["--engine", "fast", "--d", 8, "--M", 2, "--N", 2], ["engine", "'fast'", "auto"]),
+    ],
+)
+def test_cli_bad_engine_exits_2_with_one_line(run_cli, args, words):
+    for cmd in (["simulate", "quadratic"], ["check", "quadratic"]):
+        status, _, err = run_cli(*cmd, *args, "--eta", 1e-3, "--steps", 10)
+        assert status == 2 and err.count("\n") == 1 and "Traceback" not in err, (cmd, err)
+        assert all(w in err for w in words), err
+
+
+def test_cli_resume_with_another_engine_exits_2(run_cli, tmp_path):
+    out = str(tmp_path / "run")
+    base = ["simulate", "quadratic", "--d", 64, "--M", 2, "--N", 2, "--eta", 1.5e-3, "--seeds", 256, "--quiet"]
+    base += ["--dtype", "float64", "--phase2", "none", "--n-log", 24, "--steps", 700, "--out", out]
+    status, text, err = run_cli(*base, "--engine", "reduced", "--checkpoint-every", 1)
+    assert status == 0, err
+    assert "reduced engine" in text
+    status, _, err = run_cli(*base, "--engine", "full", "--resume")
+    assert status == 2 and err.count("\n") == 1 and "engine" in err and "--engine reduced" in err, err
