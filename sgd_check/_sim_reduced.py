@@ -123,30 +123,30 @@ def sqrt_chi2(key, dof):
     shape = dof.shape
 
     def draw(i):
-        kk = jax.random.fold_in(key, i)
-        kx, ku = jax.random.split(kk)
-        x = jax.random.normal(kx, shape, jnp.float64)
-        u = jax.random.uniform(ku, shape, jnp.float64, minval=jnp.finfo(jnp.float64).tiny)
+        # one generator call per try: three uniforms (x by the inverse normal CDF, the acceptance u, the boost u)
+        u3 = jax.random.uniform(
+            jax.random.fold_in(key, i), (3,) + shape, jnp.float64, minval=jnp.finfo(jnp.float64).tiny
+        )
+        x = jax.scipy.special.ndtri(u3[0])
         cx = cc * x
         eps = cx * (3.0 + cx * (3.0 + cx))  # (1 + cx)³ − 1
         pos = cx > -1.0  # v > 0
         safe = jnp.where(pos, eps, 0.0)
-        ok = pos & (jnp.log(u) < 0.5 * x * x + dd * (jnp.log1p(safe) - safe))
-        return eps, ok
+        ok = pos & (jnp.log(u3[1]) < 0.5 * x * x + dd * (jnp.log1p(safe) - safe))
+        return eps, ok, u3[2]
 
     def cond(c):
         return ~jnp.all(c[1])
 
     def body(c):
-        eps, done, i = c
-        e2, ok2 = draw(i)
+        eps, done, ub, i = c
+        e2, ok2, ub2 = draw(i)
         take = ~done & ok2
-        return jnp.where(take, e2, eps), done | ok2, i + 1
+        return jnp.where(take, e2, eps), done | ok2, jnp.where(take, ub2, ub), i + 1
 
-    e0, ok0 = draw(0)
-    eps, _, _ = lax.while_loop(cond, body, (e0, ok0, jnp.int32(1)))
+    zero = jnp.zeros(shape, jnp.float64)
+    eps, _, ub, _ = lax.while_loop(cond, body, (zero, jnp.zeros(shape, bool), zero + 1.0, jnp.int32(0)))
     g2 = 2.0 * dd + 2.0 * dd * eps  # χ² = 2·Gamma
-    ub = jax.random.uniform(jax.random.fold_in(key, 0x7FFFFFFF), shape, jnp.float64, minval=jnp.finfo(jnp.float64).tiny)
     g2 = jnp.where(boost, g2 * ub ** (1.0 / alpha), g2)
     return jnp.where(dof > 0, jnp.sqrt(g2), 0.0)
 
@@ -160,12 +160,18 @@ def bartlett_lower(key, n: int, dof):
     return low + jnp.diag(diag)
 
 
+def _gaussian_blocks(key, d: int, M: int, N: int):
+    """For a d×N Gaussian matrix: its first M rows ``Z`` (M, N) and the Bartlett factor ``T`` (N, N, lower) of the
+    Gram of the other d − M rows (``TTᵀ ~ Wishart_N(d − M, I)``); one normal draw and one χ² draw, float64."""
+    g = jax.random.normal(jax.random.fold_in(key, 0), (M + N, N), jnp.float64)
+    diag = sqrt_chi2(jax.random.fold_in(key, 1), jnp.float64(d - M) - jnp.arange(N, dtype=jnp.float64))
+    return g[:M], jnp.tril(g[M:], -1) + jnp.diag(diag)
+
+
 def quadratic_init(key, d: int, lay: Layout, dtype):
     """``X0 = [S0; C0; 0]`` (D, N) for ``U0`` Haar on St(d, N) (module docstring), cast to ``dtype``."""
     M, N = lay.M, lay.N
-    kz, kt = jax.random.split(key)
-    Z = jax.random.normal(kz, (M, N), jnp.float64)
-    T = bartlett_lower(kt, N, d - M)
+    Z, T = _gaussian_blocks(key, d, M, N)
     G = _mm(Z.T, Z) + _mm(T, T.T)
     lam, V = jnp.linalg.eigh(G)
     Gih = _mm(V / jnp.sqrt(lam)[None, :], V.T)
@@ -176,9 +182,8 @@ def quadratic_init(key, d: int, lay: Layout, dtype):
 def homogeneous_init(key, d: int, lay: Layout, scale, dtype):
     """``W_c0 = [P0 | C0 | 0]`` (N, D) for ``W0`` i.i.d. ``N(0, scale²/d)`` (module docstring), cast to ``dtype``."""
     M, N = lay.M, lay.N
-    kz, kt = jax.random.split(key)
-    Z = jax.random.normal(kz, (N, M), jnp.float64)
-    T = bartlett_lower(kt, N, d - M)
+    Z, T = _gaussian_blocks(key, d, M, N)
+    Z = Z.T
     s = scale / jnp.sqrt(jnp.float64(d))
     W = jnp.concatenate([s * Z, s * T, jnp.zeros((N, lay.E), jnp.float64)], axis=1)
     return W.astype(dtype)
