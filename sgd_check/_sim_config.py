@@ -98,13 +98,13 @@ def _engine_checks(cfg) -> None:
 
 
 def _resolve_engine(cfg) -> str:
-    """``auto`` → ``reduced`` when d ≥ M + N and the frame (D = M + N + E coordinates) is at most half of d."""
+    """``auto`` → ``reduced`` when d ≥ M + N and the frame (D = M + N + E coordinates) is at most a quarter of d (below that its fixed costs, χ² draws, fold-backs and a longer compilation, eat the gain)."""
     if cfg.engine != "auto":
         return cfg.engine
     from ._sim_reduced import layout
 
     D = layout(cfg.M, cfg.N, cfg.batch).D
-    return "reduced" if cfg.d >= cfg.M + cfg.N and 2 * D <= cfg.d else "full"
+    return "reduced" if cfg.d >= cfg.M + cfg.N and 4 * D <= cfg.d else "full"
 
 
 def _auto_chunk(batch: int, d: int, budget: int = 1 << 18) -> int:
@@ -129,7 +129,7 @@ class QuadraticSGDConfig:
 
     ``engine``: ``"full"`` (the d-dimensional state), ``"reduced"`` (the exact reduced-state chain of THEORY.md
     §5, cost independent of d; needs ``d ≥ M + N``) or ``"auto"`` (default: reduced when ``d ≥ M + N`` and its
-    frame of ``M + N + E`` coordinates is at most half of d, full otherwise; see ``engine_used``).
+    frame of ``M + N + E`` coordinates is at most a quarter of d, full otherwise; see ``engine_used``).
 
     Fields: ``d ≥ 1``, ``1 ≤ M ≤ d``, ``1 ≤ N ≤ d``, ``beta ≥ 0``, ``eta > 0``, ``steps ≥ 1``, ``batch ≥ 1``,
     ``seeds ≥ 1``, ``c > 0`` (default ``1/√N``), ``dtype`` (``"float32"``/``"float64"``), ``seed`` (base PRNG

@@ -329,7 +329,7 @@ def test_reduced_resume_is_bit_identical(tmp_path, monkeypatch, model):
 
 
 def test_engine_choice_and_bad_engine():
-    assert QuadraticSGDConfig(d=16, M=3, N=3, beta=1, eta=1e-3, steps=1).engine_used == "full"  # frame ≥ d/2
+    assert QuadraticSGDConfig(d=16, M=3, N=3, beta=1, eta=1e-3, steps=1).engine_used == "full"  # frame > d/4
     assert QuadraticSGDConfig(d=4096, M=8, N=8, beta=1, eta=1e-3, steps=1).engine_used == "reduced"
     assert QuadraticSGDConfig(d=4096, M=8, N=8, beta=1, eta=1e-3, steps=1, engine="full").engine_used == "full"
     with pytest.raises(ValueError, match=r"`engine`='reduced' needs d ≥ M \+ N = 12.*--engine full"):
