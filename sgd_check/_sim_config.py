@@ -98,7 +98,9 @@ def _engine_checks(cfg) -> None:
 
 
 def _resolve_engine(cfg) -> str:
-    """``auto`` → ``reduced`` when d ≥ M + N and the frame (D = M + N + E coordinates) is at most a quarter of d (below that its fixed costs, χ² draws, fold-backs and a longer compilation, eat the gain)."""
+    """``auto`` → ``reduced`` when d ≥ M + N and the frame (D = M + N + E coordinates) is at most a quarter of d.
+
+    Below that the reduced engine's fixed costs (χ² draws, fold-backs, a longer compilation) eat its gain."""
     if cfg.engine != "auto":
         return cfg.engine
     from ._sim_reduced import layout
