@@ -361,3 +361,18 @@ def test_cli_resume_with_another_engine_exits_2(run_cli, tmp_path):
     assert "reduced engine" in text
     status, _, err = run_cli(*base, "--engine", "full", "--resume")
     assert status == 2 and err.count("\n") == 1 and "engine" in err and "--engine reduced" in err, err
+
+
+def test_check_reads_the_flow_state_off_P0_Q0(rng):
+    """`check` replays the homogeneous flow from (r, m, ρ) read off (P0, Q0) = (W0Θ, W0W0ᵀ): the same state as
+    riccati.homogeneous_state of the explicit weights."""
+    from types import SimpleNamespace
+
+    from riccati._homogeneous import homogeneous_state
+    from sgd_check._compare import _homogeneous_start
+
+    W = rng.standard_normal((2, 3, 9))
+    res = SimpleNamespace(initial_state={"P0": W[:, :, :2], "Q0": np.einsum("sid,sjd->sij", W, W)})
+    for s in range(2):
+        for got, want in zip(_homogeneous_start(res, s), homogeneous_state(W[s], 2), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
