@@ -955,6 +955,20 @@ def _riccati_api():
     return quadratic_flow, homogeneous_flow
 
 
+def _homogeneous_start(res, s: int):
+    """Seed ``s``'s initial state for ``riccati.homogeneous_flow``: ``W0`` (full engine) or ``(r, m, ρ)`` read off
+    ``(P0, Q0)`` (reduced engine: ``r_i = Q0_ii``, ``m_ip = P0_ip/√r_i``, ``ρ_ij = Q0_ij/√(r_i r_j)``)."""
+    st = res.initial_state
+    if "W0" in st:
+        return st["W0"][s]
+    P, Q = np.asarray(st["P0"][s], np.float64), np.asarray(st["Q0"][s], np.float64)
+    r = np.diag(Q).copy()
+    n = np.sqrt(r)
+    rho = Q / n[:, None] / n[None, :]
+    np.fill_diagonal(rho, 1.0)
+    return r, P / n[:, None], rho
+
+
 def run_check(
     config, *, time_map_factor: float = 1.0, progress: bool = False, annotations: dict | None = None
 ) -> CheckData:
@@ -1008,7 +1022,7 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
         ker = hermite.kernel(config.activation)
         params["information_exponent"] = hermite.information_exponent(config.activation)
         params["K1"] = float(ker.K1)
-        sols = [homogeneous_flow(config.activation, a, res.initial_state["W0"][s], t, d=config.d) for s in range(S)]
+        sols = [homogeneous_flow(config.activation, a, _homogeneous_start(res, s), t, d=config.d) for s in range(S)]
         flow_dir = np.stack([np.max(s.overlaps**2, axis=1) for s in sols])
         flow_em = np.stack([s.emergence_times for s in sols])
         sgd_dir = np.max(np.asarray(res.overlaps, dtype=np.float64) ** 2, axis=2)

@@ -30,6 +30,7 @@ __all__ = [
 _DTYPES = ("float32", "float64")
 _DEVICES = ("auto", "cpu", "gpu")
 _PHASE2 = ("end", "logged", "none")
+_ENGINES = ("auto", "full", "reduced")
 
 
 def teacher_coefficients(beta: float, M: int) -> np.ndarray:
@@ -107,6 +108,28 @@ def _common_checks(cfg) -> None:
     )
 
 
+def _engine_checks(cfg) -> None:
+    """Validate ``engine``; ``reduced`` needs room for the frame, d ≥ M + N (THEORY.md §5)."""
+    check_choice("engine", cfg.engine, _ENGINES, fix="use --engine auto, full or reduced")
+    if cfg.engine == "reduced" and cfg.d < cfg.M + cfg.N:
+        raise ValueError(
+            f"`engine`='reduced' needs d ≥ M + N = {cfg.M + cfg.N} (its frame holds the M teacher and N student "
+            f"directions), got d={cfg.d}; use --engine full (or auto), or raise --d to ≥ {cfg.M + cfg.N}"
+        )
+
+
+def _resolve_engine(cfg) -> str:
+    """``auto`` → ``reduced`` when d ≥ M + N and the frame (D = M + N + E coordinates) is at most a quarter of d.
+
+    Below that the reduced engine's fixed costs (χ² draws, fold-backs, a longer compilation) eat its gain."""
+    if cfg.engine != "auto":
+        return cfg.engine
+    from ._sim_reduced import layout
+
+    D = layout(cfg.M, cfg.N, cfg.batch).D
+    return "reduced" if cfg.d >= cfg.M + cfg.N and 4 * D <= cfg.d else "full"
+
+
 def _auto_chunk(batch: int, d: int, budget: int = 1 << 18) -> int:
     """Steps per compiled chunk: about ``budget`` Gaussian numbers per seed per chunk (a power of two in [1, 1024])."""
     c = max(1, budget // (batch * d))
@@ -123,7 +146,13 @@ class QuadraticSGDConfig:
     canonical Riccati time ``t = 4 c η · steps``. ``U0`` is Haar on ``St(d, N)``.
 
     Phase II (``phase2``: ``"end"``, ``"logged"`` or ``"none"``) fits the radial part ``Ω`` (``W = UΩ^{1/2}``)
-    by least squares on ``n_prime`` fresh samples (default ``4 N²``); its risk is evaluated exactly.
+    by least squares on ``n_prime`` fresh samples; its risk is evaluated exactly. The default ``n_prime`` aims
+    at an expected excess risk of ``phase2_target`` (default 0.1) times the oracle risk ``1 − tr(ÃGÃG)``:
+    ``n′ = p + 1 + ⌈1.5 p / phase2_target⌉``, ``p = N(N+1)/2`` (``_sim_reduced.default_n_prime``).
+
+    ``engine``: ``"full"`` (the d-dimensional state), ``"reduced"`` (the exact reduced-state chain of THEORY.md
+    §5, cost independent of d; needs ``d ≥ M + N``) or ``"auto"`` (default: reduced when ``d ≥ M + N`` and its
+    frame of ``M + N + E`` coordinates is at most a quarter of d, full otherwise; see ``engine_used``).
 
     Fields: ``d ≥ 1``, ``1 ≤ M ≤ d``, ``1 ≤ N ≤ d``, ``beta ≥ 0``, ``eta > 0``, ``steps ≥ 1``, ``batch ≥ 1``,
     ``seeds ≥ 1``, ``c > 0`` (default ``1/√N``), ``dtype`` (``"float32"``/``"float64"``), ``seed`` (base PRNG
@@ -151,6 +180,8 @@ class QuadraticSGDConfig:
     chunk: int | None = None
     checkpoint_every: int = 8
     blowup: float = 1e3
+    engine: str = "auto"
+    phase2_target: float = 0.1
 
     model = "quadratic"
     time_unit = "canonical Riccati time t = 4*c*eta*steps"
@@ -160,7 +191,22 @@ class QuadraticSGDConfig:
         c = 1.0 / math.sqrt(self.N) if self.c is None else self.c
         object.__setattr__(self, "c", check_real("c", c, lo=0.0, lo_open=True, fix="the output scale c must be > 0"))
         check_choice("phase2", self.phase2, _PHASE2, fix="fit the radial part at the end, at logged steps, or never")
-        n_prime = 4 * self.N * self.N if self.n_prime is None else self.n_prime
+        _engine_checks(self)
+        object.__setattr__(
+            self,
+            "phase2_target",
+            check_real(
+                "phase2_target",
+                self.phase2_target,
+                lo=0.0,
+                hi=10.0,
+                lo_open=True,
+                fix="the Phase-II excess risk aimed at, as a fraction of the oracle risk (default 0.1)",
+            ),
+        )
+        from ._sim_reduced import default_n_prime
+
+        n_prime = default_n_prime(self.N, self.phase2_target) if self.n_prime is None else self.n_prime
         object.__setattr__(
             self, "n_prime", check_int("n_prime", n_prime, lo=1, fix="use ≥ N(N+1)/2 samples for the radial fit")
         )
@@ -180,11 +226,27 @@ class QuadraticSGDConfig:
         """Steps per compiled chunk (``chunk`` or an automatic power of two)."""
         # ≤ 2^17 numbers and ≤ 256 steps: the float32 Stiefel drift between two re-orthonormalisations (one
         # per chunk) stays well under 1e-5.
-        return self.chunk if self.chunk is not None else min(256, _auto_chunk(self.batch, self.d, 1 << 17))
+        if self.chunk is not None:
+            return self.chunk
+        if self.engine_used == "reduced":
+            return 256
+        return min(256, _auto_chunk(self.batch, self.d, 1 << 17))
 
     def teacher(self) -> np.ndarray:
         """``ã`` (shape ``(M,)``, float64)."""
         return teacher_coefficients(self.beta, self.M)
+
+    @property
+    def engine_used(self) -> str:
+        """``"full"`` (d-dimensional state) or ``"reduced"`` (frame coordinates, THEORY.md §5); ``auto`` resolved."""
+        return _resolve_engine(self)
+
+    @property
+    def reduced_layout(self):
+        """Frame sizes of the reduced engine (``_sim_reduced.Layout``)."""
+        from ._sim_reduced import layout
+
+        return layout(self.M, self.N, self.batch, self.chunk_size)
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
@@ -203,7 +265,8 @@ class HomogeneousSGDConfig:
 
     Fields as :class:`QuadraticSGDConfig` plus ``activation`` (any ``hermite.activation`` spec; default
     ``"h4"`` = He_4/√24) and ``init_scale > 0`` (default 0.1); ``blowup``: a logged relative risk above it
-    (or any non-finite value) marks the seed as diverged.
+    (or any non-finite value) marks the seed as diverged. ``engine`` as :class:`QuadraticSGDConfig` (reduced
+    state: ``P = WΘ`` and the frame coordinates of W's rows; ``Q0 − P0P0ᵀ ~ Wishart_N(d − M, s²/d·I)``).
     """
 
     d: int
@@ -223,6 +286,7 @@ class HomogeneousSGDConfig:
     chunk: int | None = None
     checkpoint_every: int = 8
     blowup: float = 1e3
+    engine: str = "auto"
 
     model = "homogeneous"
     time_unit = "t = eta*steps"
@@ -234,6 +298,7 @@ class HomogeneousSGDConfig:
             "init_scale",
             check_real("init_scale", self.init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0"),
         )
+        _engine_checks(self)
 
     @property
     def time_per_step(self) -> float:
@@ -243,11 +308,25 @@ class HomogeneousSGDConfig:
     @property
     def chunk_size(self) -> int:
         """Steps per compiled chunk (``chunk`` or an automatic power of two)."""
-        return self.chunk if self.chunk is not None else _auto_chunk(self.batch, self.d)
+        if self.chunk is not None:
+            return self.chunk
+        return 256 if self.engine_used == "reduced" else _auto_chunk(self.batch, self.d)
 
     def teacher(self) -> np.ndarray:
         """``ã`` (shape ``(M,)``, float64)."""
         return teacher_coefficients(self.beta, self.M)
+
+    @property
+    def engine_used(self) -> str:
+        """``"full"`` (d-dimensional state) or ``"reduced"`` (frame coordinates, THEORY.md §5); ``auto`` resolved."""
+        return _resolve_engine(self)
+
+    @property
+    def reduced_layout(self):
+        """Frame sizes of the reduced engine (``_sim_reduced.Layout``)."""
+        from ._sim_reduced import layout
+
+        return layout(self.M, self.N, self.batch, self.chunk_size)
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""

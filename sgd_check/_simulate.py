@@ -37,6 +37,7 @@ import hermite as _hermite  # noqa: F401  (float64 enabled: drift and risks are 
 
 from . import _sim_homogeneous as _hom
 from . import _sim_quadratic as _quad
+from . import _sim_reduced as _red
 from ._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, log_schedule
 
 __all__ = ["SimulationResult", "simulate"]
@@ -60,8 +61,14 @@ class SimulationResult:
     homogeneous ``‖w_i‖²``; ``initial_state`` ``{"Y0": (S, M, N)}`` (``Y0 = U0[:M]`` = ``ΘᵀU0``) or
     ``{"W0": (S, N, d)}``; ``final_state`` ``{"U": (S, d, N)}`` or ``{"W": (S, N, d)}`` (working dtype);
     ``stiefel_drift`` (S,) largest ``‖UᵀU − I‖_F`` seen before a re-orthonormalisation
-    (quadratic; 0 for homogeneous); ``samples_per_second`` sample-steps per second (seeds × batch × steps /
-    run time, compilation excluded); ``seconds`` total wall time; ``compile_seconds``.
+    (quadratic; 0 for homogeneous); ``samples_per_second`` sample-steps per second of the whole call (seeds ×
+    batch × steps run by this call / ``seconds``, compilation, setup and Phase II included);
+    ``engine_samples_per_second`` the same over the stepping loop alone; ``seconds`` total wall time;
+    ``compile_seconds``; ``phase2`` (quadratic, ``phase2="end"``): ``n_prime``, ``target_excess``, the mean
+    fitted and oracle risks side by side and their ratio, CG iterations, seconds. ``params["engine"]`` names the
+    engine used (``"full"`` or ``"reduced"``; with ``"reduced"`` ``final_state`` holds frame coordinates
+    ``{"X": (S, D, N)}`` or ``{"W_c": (S, N, D)}`` and the homogeneous ``initial_state`` is
+    ``{"P0": (S, N, M), "Q0": (S, N, N)}``, ``P0 = W0Θ``, ``Q0 = W0W0ᵀ``).
     """
 
     model: str
@@ -88,6 +95,8 @@ class SimulationResult:
     compile_seconds: float = float("nan")
     device: str = ""
     resumed: bool = False
+    engine_samples_per_second: float = float("nan")
+    phase2: dict | None = None
 
     def summary(self) -> dict:
         """A JSON-ready dict: the scalar fields and the per-seed curves (no overlaps or initial states)."""
@@ -106,9 +115,12 @@ class SimulationResult:
             "samples_per_second": self.samples_per_second,
             "seconds": self.seconds,
             "compile_seconds": self.compile_seconds,
+            "engine_samples_per_second": self.engine_samples_per_second,
             "device": self.device,
             "resumed": self.resumed,
         }
+        if self.phase2 is not None:
+            out["phase2"] = self.phase2
         if self.risk_student is not None:
             out["risk_student"] = _nan_to_none(self.risk_student)
         if self.risk_phase2 is not None:
@@ -159,6 +171,10 @@ def _hyper(cfg) -> dict:
 
 def _build_model(cfg) -> _Model:
     dt = jnp.dtype(cfg.dtype)
+    if cfg.engine_used == "reduced":
+        from . import _sim_reduced_engine
+
+        return _sim_reduced_engine.build_model(cfg)
     if isinstance(cfg, QuadraticSGDConfig):
         M = cfg.M
 
@@ -166,7 +182,9 @@ def _build_model(cfg) -> _Model:
             a = hp["a"][:M]
             obs = _quad.observe(U[:M], a, hp["c"].astype(jnp.float64))
             if cfg.phase2 == "logged":
-                obs["risk_phase2"], _ = _quad.phase2_fit(U, jax.random.fold_in(key, step), a, cfg.n_prime)
+                S = U[:M]
+                fit = _red.phase2_frame(S, _red.complement_root(S), jax.random.fold_in(key, step), a, cfg.n_prime, dt)
+                obs["risk_phase2"] = fit["risk_phase2"]
             return obs
 
         return _Model(
@@ -255,6 +273,7 @@ _BLOCK = 64  # steps per block of the blocked quadratic batch-1 path
 def _use_blocked(cfg) -> bool:
     return (
         isinstance(cfg, QuadraticSGDConfig)
+        and cfg.engine_used == "full"
         and cfg.batch == 1
         and cfg.phase2 != "logged"
         and _BLOCKED_ENABLED
@@ -379,6 +398,7 @@ def _structural_key(cfg, Lc: int):
         act_key,
         str(jax.config.jax_default_device),
         _use_blocked(cfg),
+        cfg.engine_used,
     )
 
 
@@ -395,12 +415,18 @@ def _final_fn(cfg, key):
         return None
     fkey = key + (cfg.n_prime,)
     if fkey not in _FINAL_CACHE:
-        n_prime = cfg.n_prime
+        n_prime, M, N, dt = cfg.n_prime, cfg.M, cfg.N, jnp.dtype(cfg.dtype)
+        reduced = cfg.engine_used == "reduced"
 
         def final(U, k, hp):
-            return {"risk_phase2": _quad.phase2_fit(U, k, hp["a"], n_prime)[0]}
+            # Phase II in the frame (THEORY.md §5): (Θᵀx, Uᵀx) drawn from S = ΘᵀU and a root of I − SᵀS. The
+            # reduced state is folded at the end of every chunk, so its frame part is X[M:M+N].
+            S = U[:M]
+            C = U[M : M + N] if reduced else _red.complement_root(S)
+            return _red.phase2_frame(S, C, k, hp["a"], n_prime, dt)
 
-        _FINAL_CACHE[fkey] = jax.jit(jax.vmap(final, in_axes=(0, 0, None)))
+        # seeds one after another: each holds its n′ samples (n′·N numbers) once, not S copies at a time
+        _FINAL_CACHE[fkey] = jax.jit(lambda U, ks, hp: lax.map(lambda a: final(a[0], a[1], hp), (U, ks)))
     return _FINAL_CACHE[fkey]
 
 
@@ -413,6 +439,8 @@ def _compiled(cfg, Lc: int, example_args):
     model = _build_model(cfg)
     tc = time.perf_counter()
     maker = _make_chunk_blocked if _use_blocked(cfg) else _make_chunk
+    if cfg.engine_used == "reduced":
+        from ._sim_reduced_engine import make_chunk as maker
     chunk = maker(cfg, model, cfg.chunk_size, Lc)
     compiled = jax.jit(chunk).lower(*example_args(model)).compile()
     compile_seconds = time.perf_counter() - tc
@@ -448,6 +476,7 @@ def config_params(cfg) -> dict:
             v = getattr(v, "name", None) or repr(v)
         out[f.name] = v
     out["chunk"] = cfg.chunk_size
+    out["engine"] = cfg.engine_used  # the engine that ran (``auto`` resolved)
     out["model"] = cfg.model
     out["time_per_step"] = cfg.time_per_step
     return out
@@ -518,6 +547,7 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     if resume:
         if ckpt_path is None:
             raise ValueError("`resume`=True needs `out`: the folder holding checkpoint.npz; pass --out DIR")
+        _same_engine(ckpt_path, params_dict["engine"])
         ck = _checkpoint.load(ckpt_path, params_dict)
         if ck is not None:
             state = jax.tree_util.tree_map(jnp.asarray, ck["state"])
@@ -562,8 +592,11 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
 
     params, alive, died_at, drift_max = state
     final = {}
+    t_final = time.perf_counter()
     if final_fn is not None:
         final = {k: np.asarray(v) for k, v in final_fn(params, obs_keys, hp).items()}
+        final["seconds"] = time.perf_counter() - t_final
+    samples_done = S * cfg.batch * max(0, K - j0 * C)
     return _assemble(
         cfg,
         params_dict,
@@ -578,8 +611,31 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
         time.perf_counter() - t_start,
         compile_seconds,
         resumed,
-        {("U" if isinstance(cfg, QuadraticSGDConfig) else "W"): np.asarray(params)},
+        {_final_name(cfg): np.asarray(params)},
+        samples_done,
     )
+
+
+def _same_engine(path: str, engine: str) -> None:
+    """Refuse to resume a checkpoint written by the other engine (its state is not this engine's state)."""
+    if not os.path.exists(path):
+        return
+    import json
+
+    with np.load(path) as z:
+        stored = json.loads(bytes(z["meta"]).decode())["config"].get("engine", "full")
+    if stored != engine:
+        raise ValueError(
+            f"`--resume` folder {os.path.dirname(path) or '.'} holds a run of the {stored!r} engine but `engine` is "
+            f"{engine!r} now; rerun with --engine {stored}, or use another --out"
+        )
+
+
+def _final_name(cfg) -> str:
+    quad = isinstance(cfg, QuadraticSGDConfig)
+    if cfg.engine_used == "reduced":
+        return "X" if quad else "W_c"
+    return "U" if quad else "W"
 
 
 def _assemble(
@@ -597,6 +653,7 @@ def _assemble(
     compile_seconds,
     resumed,
     final_state,
+    samples_done,
 ) -> SimulationResult:
     steps = np.asarray(log_steps, dtype=np.int64)
     if not np.array_equal(steps, sched):  # pragma: no cover - engine invariant
@@ -623,6 +680,25 @@ def _assemble(
         phase2 = stacked["risk_phase2"]
     elif quad and cfg.phase2 == "end":
         phase2 = np.where(diverged, np.nan, final["risk_phase2"].astype(np.float64))
+    phase2_info = None
+    if quad and cfg.phase2 == "end":
+        oracle = np.where(diverged, np.nan, final["risk_oracle"].astype(np.float64))
+        good = ~diverged
+        fit_m = float(np.mean(phase2[good])) if good.any() else float("nan")
+        orc_m = float(np.mean(oracle[good])) if good.any() else float("nan")
+        phase2_info = {
+            "n_prime": cfg.n_prime,
+            "target_excess": cfg.phase2_target,
+            "risk_fitted_mean": fit_m,
+            "risk_oracle_mean": orc_m,
+            "excess_over_oracle": (fit_m - orc_m) / orc_m if orc_m > 0 else float("nan"),
+            "risk_fitted": _nan_to_none(phase2),
+            "risk_oracle": _nan_to_none(oracle),
+            "cg_iterations_max": int(np.max(final["cg_iterations"])),
+            "seconds": float(final["seconds"]),
+            "method": "least squares on n_prime fresh samples drawn in the (M+N)-dim frame, conjugate gradients "
+            "on He2 features from the population optimum; risks exact (relative)",
+        }
     total = cfg.seeds * cfg.batch * cfg.steps
     return SimulationResult(
         model=cfg.model,
@@ -644,7 +720,9 @@ def _assemble(
         norms=stacked.get("norms"),
         stiefel_drift=drift_max if quad else np.zeros(cfg.seeds),
         final_state=final_state,
-        samples_per_second=float(total / run_seconds) if run_seconds > 0 else float("nan"),
+        samples_per_second=float(samples_done / seconds) if seconds > 0 else float("nan"),
+        engine_samples_per_second=float(total / run_seconds) if run_seconds > 0 else float("nan"),
+        phase2=phase2_info,
         seconds=float(seconds),
         compile_seconds=float(compile_seconds),
         device=str(jax.devices()[0].platform)

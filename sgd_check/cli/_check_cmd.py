@@ -34,6 +34,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="base PRNG seed")
     p.add_argument("--n-log", type=int, default=60, dest="n_log", help="number of log-spaced logged steps")
     p.add_argument("--device", default="auto", help="auto, cpu or gpu")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        help="SGD engine: full, reduced (exact overlap chain, cost independent of d; needs d ≥ M+N) or auto",
+    )
 
 
 def config_from_args(model: str, args) -> object:
@@ -58,6 +63,7 @@ def config_from_args(model: str, args) -> object:
         seed=args.seed,
         n_log=args.n_log,
         device=args.device,
+        engine=getattr(args, "engine", "auto"),
     )
     if model == "quadratic":
         cfg = QuadraticSGDConfig(c=args.c, phase2="none", **common)

@@ -119,8 +119,17 @@ def estimate_memory_bytes(cfg) -> int:
     """
     item = 4 if cfg.dtype == "float32" else 8
     S, B, d, N, M = cfg.seeds, cfg.batch, cfg.d, cfg.N, cfg.M
+    d = _state_width(cfg)
     per_seed = item * (64 * B * d * 2 + 6 * N * d) + 8 * 2 * (cfg.n_log + 1) * (N * M + N + M + 8)
     return int(1.5 * S * per_seed + 0.5e9)
+
+
+def _state_width(cfg) -> int:
+    """Width of a seed's state: d for the full engine; the frame M + N + E (E ≤ 32 fold-back slots plus a batch)
+    for the reduced engine, whose arrays never have a d-sized axis."""
+    if getattr(cfg, "engine_used", "full") == "reduced":
+        return min(cfg.d, cfg.M + cfg.N + 32 + cfg.batch)
+    return cfg.d
 
 
 def available_memory_bytes() -> int | None:
@@ -139,8 +148,10 @@ def available_memory_bytes() -> int | None:
 
 
 def estimate_seconds(cfg) -> float:
-    """Rough wall time of ``simulate(cfg)`` on a CPU: seeds·steps·batch·d·max(N, M) / rate (order of magnitude)."""
-    return cfg.seeds * cfg.steps * cfg.batch * cfg.d * max(cfg.N, cfg.M) / _CPU_RATE.get(cfg.model, 2.6e7)
+    """Rough wall time of ``simulate(cfg)`` on a CPU: seeds·steps·batch·width·max(N, M) / rate (order of magnitude;
+    width = d for the full engine, the frame M + N + E for the reduced one)."""
+    width = _state_width(cfg)
+    return cfg.seeds * cfg.steps * cfg.batch * width * max(cfg.N, cfg.M) / _CPU_RATE.get(cfg.model, 2.6e7)
 
 
 def check_resources(cfg, *, available: int | None = None, file=None) -> None:
@@ -151,7 +162,8 @@ def check_resources(cfg, *, available: int | None = None, file=None) -> None:
     if have is not None and need > 0.8 * have:
         raise ValueError(
             f"`seeds`={cfg.seeds} with d={cfg.d}, N={cfg.N}, batch={cfg.batch} needs ≈ {need / 1e9:.3g} GB but "
-            f"{have / 1e9:.3g} GB are available; lower --seeds or use --engine reduced"
+            f"{have / 1e9:.3g} GB are available; lower --seeds"
+            + ("" if _state_width(cfg) < cfg.d else " or use --engine reduced (needs d ≥ M + N)")
         )
     sec = estimate_seconds(cfg)
     if sec > 3600:

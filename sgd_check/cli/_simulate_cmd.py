@@ -50,7 +50,23 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="base PRNG seed (default 0)")
     p.add_argument("--n-log", type=int, default=60, help="number of log-spaced logged steps (default 60)")
     p.add_argument("--phase2", default="end", help="quadratic radial least-squares fit: end (default), logged, none")
-    p.add_argument("--n-prime", type=int, default=None, help="samples for the Phase II fit (default 4N²)")
+    p.add_argument(
+        "--n-prime",
+        type=int,
+        default=None,
+        help="samples for the Phase II fit (default: from --phase2-target, n′ = p + 1 + ⌈1.5p/target⌉, p = N(N+1)/2)",
+    )
+    p.add_argument(
+        "--phase2-target",
+        type=float,
+        default=0.1,
+        help="Phase II: expected excess risk aimed at, as a fraction of the oracle risk (default 0.1)",
+    )
+    p.add_argument(
+        "--engine",
+        default="auto",
+        help="full (d-dim state), reduced (exact overlap chain, cost independent of d; needs d ≥ M+N) or auto",
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, result.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
@@ -84,6 +100,7 @@ def build_config(args: argparse.Namespace):
         seed=args.seed,
         n_log=args.n_log,
         checkpoint_every=args.checkpoint_every,
+        engine=args.engine,
     )
     if args.model == "quadratic":
         if args.activation not in (None, "He2", "z**2 - 1", "z**2-1"):
@@ -91,7 +108,9 @@ def build_config(args: argparse.Namespace):
                 f"`--activation`={args.activation!r} is not allowed for the quadratic model: its student is "
                 "c Σ He_2(⟨u_i,x⟩) by definition; drop --activation or use the homogeneous model"
             )
-        cfg = QuadraticSGDConfig(**common, c=args.c, phase2=args.phase2, n_prime=args.n_prime)
+        cfg = QuadraticSGDConfig(
+            **common, c=args.c, phase2=args.phase2, n_prime=args.n_prime, phase2_target=args.phase2_target
+        )
     else:
         if args.c is not None:
             raise ValueError("`--c` applies to the quadratic model only; drop it for the homogeneous model")
@@ -144,15 +163,20 @@ def run(args) -> int:
     p = res.params
     print(
         f"{res.model} SGD: d={p['d']} M={p['M']} N={p['N']} β={p['beta']:g} η={p['eta']:g} "
-        f"B={p['batch']} seeds={p['seeds']} steps={p['steps']} ({p['dtype']}, {res.device})"
+        f"B={p['batch']} seeds={p['seeds']} steps={p['steps']} ({p['dtype']}, {res.device}, {p['engine']} engine)"
     )
     print(f"time unit: {res.time_unit}; t_final = {res.t[-1]:.6g}")
     for i in sorted({0, len(res.steps) // 2, len(res.steps) - 1}):
         print(
             f"  step {res.steps[i]:>10}  t={res.t[i]:<12.6g} risk mean {res.risk_mean[i]:.6g} ± {res.risk_std[i]:.2g}"
         )
-    if res.risk_phase2 is not None and res.risk_phase2.ndim == 1:
-        print(f"Phase II least-squares risk (end): {[round(float(v), 6) for v in res.risk_phase2]}")
+    if res.phase2 is not None:
+        ph = res.phase2
+        print(
+            f"Phase II (end, n′={ph['n_prime']}, target excess {ph['target_excess']:g} × oracle): mean fitted risk "
+            f"{ph['risk_fitted_mean']:.6g} vs oracle {ph['risk_oracle_mean']:.6g} "
+            f"(excess {ph['excess_over_oracle']:.3g} × oracle; {ph['seconds']:.2f} s)"
+        )
     if res.model == "quadratic":
         print(f"max Stiefel drift ‖UᵀU − I‖_F before re-orthonormalisation: {float(res.stiefel_drift.max()):.2e}")
     nd = int(res.diverged.sum())
@@ -162,8 +186,8 @@ def run(args) -> int:
             f"try a smaller step size, e.g. --eta {res.suggested_eta:g}"
         )
     print(
-        f"{res.samples_per_second:.4g} sample-steps/s (compile {res.compile_seconds:.1f} s excluded), "
-        f"{res.seconds:.1f} s total"
+        f"{res.samples_per_second:.4g} sample-steps/s end to end ({res.seconds:.1f} s total; engine alone "
+        f"{res.engine_samples_per_second:.4g}/s, compile {res.compile_seconds:.1f} s)"
     )
     for k, v in paths.items():
         print(f"wrote {k}: {v}")

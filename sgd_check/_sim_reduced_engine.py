@@ -1,0 +1,138 @@
+"""The reduced engine's compiled pieces: per-seed model adapter and the chunk function (THEORY.md §5).
+
+Same layout and outputs as the full engine (``_simulate``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
+gives the initial state (``fold_in(k_s, 0)``), the frame inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``:
+normals from its ``fold_in(·, 0)``, the Bartlett χ² from ``fold_in(·, 1)``) and Phase II (``fold_in(k_s, 2)``),
+so a seed's trajectory depends neither on the number of seeds beside it nor on the chunk size. A chunk is
+``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame (``_sim_reduced.fold_*``), so chunk
+boundaries (checkpoints, resume) always see the folded N-direction frame. Divergence rules are the full
+engine's: a non-finite or ~90° step, a logged risk that is non-finite or above ``blowup``, or (quadratic) a drift
+``‖XᵀX − I‖_F > 1e-2`` before the per-chunk Newton–Schulz pass freezes the seed.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from . import _sim_homogeneous as _hom
+from . import _sim_quadratic as _quad
+from . import _sim_reduced as _red
+from ._sim_config import QuadraticSGDConfig
+
+
+def build_model(cfg):
+    """A ``_simulate._Model`` for the reduced state: quadratic ``X`` (D, N), homogeneous ``W_c`` (N, D)."""
+    from ._simulate import _Model
+
+    dt = jnp.dtype(cfg.dtype)
+    lay = cfg.reduced_layout
+    M = cfg.M
+    if isinstance(cfg, QuadraticSGDConfig):
+
+        def observe(X, key, step, hp):
+            a = hp["a"][:M]
+            obs = _quad.observe(X[:M], a, hp["c"].astype(jnp.float64))
+            if cfg.phase2 == "logged":
+                fit = _red.phase2_frame(X[:M], X[M:], jax.random.fold_in(key, step), a, cfg.n_prime, dt)
+                obs["risk_phase2"] = fit["risk_phase2"]
+            return obs
+
+        return _Model(
+            init=lambda k: _red.quadratic_init(k, cfg.d, lay, dt),
+            step=lambda X, x, live, hp: _quad.stiefel_step(X, x, hp["a"], hp["c"], hp["eta"], live),
+            observe=observe,
+            reorth=_quad.reorthonormalise,
+            initial_state=lambda X: {"Y0": X[:M].astype(jnp.float64)},
+        )
+    sigma, dsigma, K, K1, _, _ = _hom.make_fns(cfg.activation)
+
+    def initial_state(W):
+        W64 = W.astype(jnp.float64)
+        return {"P0": W64[:, :M], "Q0": _red._mm(W64, W64.T)}
+
+    return _Model(
+        init=lambda k: _red.homogeneous_init(k, cfg.d, lay, cfg.init_scale, dt),
+        step=lambda W, x, live, hp: _hom.homogeneous_step(W, x, hp["a"], hp["eta"], sigma, dsigma, live),
+        observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], K, K1),
+        reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
+        initial_state=initial_state,
+    )
+
+
+def make_chunk(cfg, model, C: int, Lc: int):
+    """The compiled chunk of the reduced engine; same signature and state as ``_simulate._make_chunk``."""
+    from ._simulate import _DRIFT_LIMIT, _mark_divergence
+
+    dt = jnp.dtype(cfg.dtype)
+    lay = cfg.reduced_layout
+    B, D, k = lay.B, lay.D, lay.k
+    assert C % k == 0, (C, k)
+    nb = C // k
+    quad = isinstance(cfg, QuadraticSGDConfig)
+    fold = (lambda X: _red.fold_quadratic(X, lay)) if quad else (lambda W: _red.fold_homogeneous(W, lay))
+    vstep = jax.vmap(model.step, in_axes=(0, 0, 0, None))
+    vobs = jax.vmap(model.observe, in_axes=(0, 0, None, None))
+    vfold = jax.vmap(fold)
+    dofs = _red.block_dofs(cfg.d, lay)  # (k, B), the same for every block
+    vinputs = jax.vmap(lambda g, rc, j: _red.frame_inputs(g, rc, j, lay, dt), in_axes=(0, 0, None))
+
+    def draws(sk, steps):
+        """Normals (k, B, D) and Bartlett diagonals √χ² (k, B) of the block's steps, one seed."""
+        kst = jax.vmap(lambda st: jax.random.fold_in(sk, st))(steps)
+        g = jax.vmap(lambda kk: jax.random.normal(jax.random.fold_in(kk, 0), (B, D), dt))(kst)
+        rc = jax.vmap(lambda kk, df: _red.sqrt_chi2(jax.random.fold_in(kk, 1), df))(kst, dofs)
+        return g, rc
+
+    def chunk(state, hp, blowup, sample_keys, obs_keys, j, step0, n_active, log_local):
+        params, alive, died_at, drift_max = state
+        probe = jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params)
+        buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
+
+        def block(carry, bi):
+            params, alive, died_at, ptr, buf = carry
+            first = step0 + bi * k + 1
+            steps_b = first + jnp.arange(k, dtype=jnp.int64)
+            g, rc = jax.vmap(draws, in_axes=(0, None))(sample_keys, steps_b)  # (S, k, B, D), (S, k, B)
+
+            def body(carry, jj):
+                params, alive, died_at, ptr, buf = carry
+                i = bi * k + jj
+                active = i < n_active
+                step = step0 + i + 1
+                x = vinputs(g[:, jj], rc[:, jj], jj)  # (S, B, D)
+                params, ok = vstep(params, x, alive & active, hp)
+                bad = alive & active & ~ok
+                died_at = jnp.where(bad, step, died_at)
+                alive = alive & ~bad
+
+                def do_log(args):
+                    params, alive, died_at, ptr, buf = args
+                    obs = vobs(params, obs_keys, step, hp)
+                    alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
+                    buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
+                    return alive, died_at, ptr + 1, buf
+
+                def no_log(args):
+                    _, alive, died_at, ptr, buf = args
+                    return alive, died_at, ptr, buf
+
+                is_log = active & (i + 1 == log_local[ptr])
+                alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
+                return (params, alive, died_at, ptr, buf), None
+
+            carry, _ = lax.scan(body, (params, alive, died_at, ptr, buf), jnp.arange(k, dtype=jnp.int64))
+            params, alive, died_at, ptr, buf = carry
+            return (vfold(params), alive, died_at, ptr, buf), None
+
+        carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
+        (params, alive, died_at, ptr, buf), _ = lax.scan(block, carry0, jnp.arange(nb, dtype=jnp.int64))
+        params, drift = jax.vmap(model.reorth)(params)
+        drift_max = jnp.maximum(drift_max, drift)
+        lost = alive & ~(drift <= _DRIFT_LIMIT)
+        died_at = jnp.where(lost, step0 + n_active, died_at)
+        alive = alive & ~lost
+        return (params, alive, died_at, drift_max), buf, ptr
+
+    return chunk
