@@ -84,7 +84,7 @@ def bench_quadratic(quick: bool):
             f"{per / (fl / gemm):.1f}x (target <= 2x)"
         )
     print(f"  whole set: {total:.1f} s (limit 60 s) -> {'OK' if total <= 60 else 'MISSED'}")
-    # self-check value of THEORY.md §2
+    # self-check value of docs/theory.md §2
     Y0 = riccati.sample_initial_overlap(0, d, M, 200)
     r = riccati.quadratic_flow(a, Y0, [1024.0], emergence="interp").risk[0]
     print(f"  self-check N=200, t=1024: R = {r:.6f} (expected ≈ 0.003003; the underflowed value would be 0.00278)")

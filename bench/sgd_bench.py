@@ -13,7 +13,7 @@ Usage: ``python bench/sgd_bench.py`` (CPU cases), ``--gpu`` adds the GPU cases (
 ``--quick`` shrinks the runs for a smoke test. Prints one table: sample-steps/s, ratio to the numpy loop,
 fraction of the generation limit, and the targets of issue 4.
 
-Second table (issue 11, the reduced engine of THEORY.md §5), every figure the wall time of one ``simulate`` call
+Second table (issue 11, the reduced engine of docs/theory.md §5), every figure the wall time of one ``simulate`` call
 including compilation (each structure is compiled once, in that call), both engines in the same run:
 
 * reduced cost per step at d = 10⁹ vs d = 10³ (same M, N, seeds, steps): limit 1.2×;

@@ -43,7 +43,7 @@ if ((${#md[@]})); then
     "${md[@]}"
 fi
 
-if git grep -n 'THEORY' -- ':!docs/_repoint_citations.sh'; then
+if git grep -n -E 'THEORY(\.md| §|\))' -- ':!docs/_repoint_citations.sh'; then
   echo "repoint: the lines above still mention THEORY; extend docs/_repoint_citations.sh" >&2
   exit 1
 fi

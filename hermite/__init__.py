@@ -1,4 +1,4 @@
-"""Exact and numeric Hermite expansions, information exponents and Gaussian kernels (THEORY.md §1).
+"""Exact and numeric Hermite expansions, information exponents and Gaussian kernels (docs/theory.md §1).
 
 Public API: ``activation``, ``coefficients``, ``information_exponent``, ``kernel`` and their result types.
 Conventions: σ = Σ c_j He_j ("He" basis, monic probabilists' Hermite) or σ = Σ b_j h_j ("h" basis,

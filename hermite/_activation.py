@@ -1,4 +1,4 @@
-"""Activation specs → ``Activation`` objects with JAX-jittable σ and σ' (THEORY.md §1).
+"""Activation specs → ``Activation`` objects with JAX-jittable σ and σ' (docs/theory.md §1).
 
 A spec is a sympy expression or string in ``z``, a common name, ``HeK``/``hK`` (probabilists' / orthonormal
 Hermite polynomial of degree K), a Python/JAX callable, or an existing ``Activation``.
@@ -441,13 +441,13 @@ def activation(spec) -> Activation:
             - an ``Activation`` (returned unchanged).
 
     Returns:
-        ``Activation`` with ``.fn``, ``.dfn`` pure-jnp elementwise functions (THEORY.md §1).
+        ``Activation`` with ``.fn``, ``.dfn`` pure-jnp elementwise functions (docs/theory.md §1).
 
     Raises:
         ValueError: syntax errors, unknown symbols or functions (named), negative Hermite degree.
         TypeError: a spec of another kind.
 
-    Example:
+    Examples:
         >>> act = activation("h4"); float(act.fn(1.0))  # (1 - 6 + 3)/√24
         -0.4082482904638629
     """

@@ -1,6 +1,6 @@
 """Hermite coefficients of σ in the He or h basis, with exactness flags, and the information exponent.
 
-Conventions (THEORY.md §1): σ = Σ_j c_j He_j with c_j = E[σ He_j]/j!  ("He" basis, monic He_j);
+Conventions (docs/theory.md §1): σ = Σ_j c_j He_j with c_j = E[σ He_j]/j!  ("He" basis, monic He_j);
 σ = Σ_j b_j h_j with b_j = E[σ h_j] = √(j!) c_j  ("h" basis, orthonormal h_j = He_j/√(j!)).
 """
 
@@ -176,7 +176,7 @@ def _exact_or_none(act: Activation, K: int):
 
 
 def coefficients(spec, degree: int, basis: str = "He", *, exact: bool = True) -> HermiteCoefficients:
-    """Hermite coefficients of σ up to ``degree`` in the chosen basis (THEORY.md §1).
+    """Hermite coefficients of σ up to ``degree`` in the chosen basis (docs/theory.md §1).
 
     c_j = E[σ(z) He_j(z)]/j! ("He"), b_j = E[σ h_j] = √(j!) c_j ("h"), z ~ N(0, 1).
     Exact (sympy) values come from a change of basis (polynomials), truncated Gaussian moments (piecewise
@@ -194,7 +194,7 @@ def coefficients(spec, degree: int, basis: str = "He", *, exact: bool = True) ->
         ValueError: negative/too large degree, σ not square-integrable under N(0,1), σ returning NaN/inf.
         TypeError: non-integer degree, bad spec kind.
 
-    Example:
+    Examples:
         >>> coefficients("relu", 2).exact   # [1/√(2π), 1/2, 1/(2√(2π))]
         [sqrt(2)/(2*sqrt(pi)), 1/2, sqrt(2)/(4*sqrt(pi))]
     """
@@ -243,7 +243,7 @@ def _is_zero(e, v: float, err: float, tol: float) -> bool:
 
 
 def information_exponent(spec_or_coeffs, degree: int = 20, tol: float = 1e-10) -> int | None:
-    """IE(σ) = min{j ≥ 1 : c_j ≠ 0} (Ben Arous–Gheissari–Jagannath 2021; THEORY.md §1).
+    """IE(σ) = min{j ≥ 1 : c_j ≠ 0} (Ben Arous–Gheissari–Jagannath 2021; docs/theory.md §1).
 
     Exact coefficients are tested for exact zero; numeric ones count as zero when |b_j| ≤ max(tol, 10·error)
     (b_j = √(j!) c_j, the orthonormal coefficient, so ``tol`` is basis independent).
@@ -256,7 +256,7 @@ def information_exponent(spec_or_coeffs, degree: int = 20, tol: float = 1e-10) -
     Returns:
         the exponent, or ``None`` if c_1 = … = c_K = 0 (e.g. a constant, or IE > degree).
 
-    Example:
+    Examples:
         >>> information_exponent("h4"), information_exponent("abs"), information_exponent("relu")
         (4, 2, 1)
     """

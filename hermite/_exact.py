@@ -1,4 +1,4 @@
-"""Exact Hermite coefficients c_j = E[σ(z) He_j(z)]/j! without symbolic integration (THEORY.md §1).
+"""Exact Hermite coefficients c_j = E[σ(z) He_j(z)]/j! without symbolic integration (docs/theory.md §1).
 
 Three closed-form routes, tried in order; each returns exact sympy numbers or ``None`` (route not applicable):
 

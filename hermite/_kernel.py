@@ -1,4 +1,4 @@
-"""Gaussian kernel K(ρ) = E[σ(z)σ(z')], corr(z, z') = ρ, as JAX-jittable K and K' (THEORY.md §1, §3).
+"""Gaussian kernel K(ρ) = E[σ(z)σ(z')], corr(z, z') = ρ, as JAX-jittable K and K' (docs/theory.md §1, §3).
 
 Mehler: K(ρ) = Σ_j j! c_j² ρ^j = Σ_j b_j² ρ^j. Closed forms used when σ = A·f(z) + B with f one of
   ReLU  max(z,0):  K_f = (√(1−ρ²) + (π − arccos ρ) ρ)/(2π),   K_f' = (π − arccos ρ)/(2π)   (arc-cosine kernel)
@@ -37,7 +37,7 @@ RHO = sp.Symbol("rho", real=True)
 
 @dataclasses.dataclass(frozen=True)
 class GaussianKernel:
-    """K(ρ) = E[σ(z)σ(z')] for standard Gaussians with correlation ρ (THEORY.md §1).
+    """K(ρ) = E[σ(z)σ(z')] for standard Gaussians with correlation ρ (docs/theory.md §1).
 
     Attributes:
         K: ``K(rho)`` elementwise, pure jnp (jit/vmap/grad-safe), any shape, ρ clipped to [−1, 1];
@@ -229,7 +229,7 @@ def _second_moment_exact(act: Activation):
 
 
 def kernel(spec, degree: int | None = None) -> GaussianKernel:
-    """The Gaussian kernel K(ρ) = E[σ(⟨u,x⟩)σ(⟨v,x⟩)], ρ = ⟨u, v⟩, of an activation (THEORY.md §1).
+    """The Gaussian kernel K(ρ) = E[σ(⟨u,x⟩)σ(⟨v,x⟩)], ρ = ⟨u, v⟩, of an activation (docs/theory.md §1).
 
     K(ρ) = Σ_j j! c_j² ρ^j (Mehler). Closed forms: polynomials (finite sum), A·ReLU + B (arc-cosine),
     A·|z| + B, A·sign + B, A·Heaviside + B (arcsine), A·erf(az) + B (arcsine), A·exp(az) + B. Otherwise the
@@ -240,7 +240,7 @@ def kernel(spec, degree: int | None = None) -> GaussianKernel:
         spec: anything ``activation`` accepts.
         degree: truncation degree K ≥ 0 for the series, or None (closed form if known, else 40).
 
-    Example:
+    Examples:
         >>> k = kernel("h4"); float(k.K(0.5)), k.closed_form     # h_4: K = ρ⁴
         (0.0625, 'rho**4')
     """

@@ -1,4 +1,4 @@
-"""Exact integer tables for probabilists' Hermite polynomials He_j (THEORY.md §1).
+"""Exact integer tables for probabilists' Hermite polynomials He_j (docs/theory.md §1).
 
 He_0 = 1, He_1 = z, He_{j+1} = z He_j − j He_{j−1};  E[He_j He_k] = j! δ_jk for z ~ N(0, 1).
 All tables hold Python ints (exact), indexed by monomial power.

@@ -1,4 +1,4 @@
-"""Deterministic gradient-flow theory for quadratic and two-homogeneous networks (THEORY.md §2-§3).
+"""Deterministic gradient-flow theory for quadratic and two-homogeneous networks (docs/theory.md §2-§3).
 
 Quadratic model [BEVW25]: exact Riccati flow of the overlap G(t) = ΘᵀUUᵀΘ in canonical time t = 4cτ
 (:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk`, :func:`riccati_ode`).

@@ -1,4 +1,4 @@
-"""Haar-random initial overlaps without any d×N array (THEORY.md §2, "Initialisation")."""
+"""Haar-random initial overlaps without any d×N array (docs/theory.md §2.7)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def sample_initial_overlap(seed_or_key, d: int, M: int, N: int) -> np.ndarray:
     Uses Y0 = Z (ZᵀZ + W)^{-1/2} with Z ∈ R^{M×N} i.i.d. N(0,1) and W ~ Wishart_N(d − M, I) (Bartlett), i.e.
     U0 = X(XᵀX)^{-1/2} for a Gaussian X ∈ R^{d×N} restricted to the teacher rows; no d×N array is formed, so
     the cost O(MN² + N³) does not depend on d (d = 10⁹ costs what d = 10³ does). Entries of Y0 are ≈ N(0, 1/d)
-    and E[Y0 Y0ᵀ] = (N/d) I_M. THEORY.md §2.
+    and E[Y0 Y0ᵀ] = (N/d) I_M. docs/theory.md §2.
 
     Args:
         seed_or_key: int seed ≥ 0, numpy Generator, or JAX PRNG key.
@@ -68,7 +68,7 @@ def sample_initial_overlap(seed_or_key, d: int, M: int, N: int) -> np.ndarray:
     Returns:
         float64 array (M, N) with singular values in [0, 1].
 
-    Example:
+    Examples:
         >>> sample_initial_overlap(0, 1000, 3, 2).shape
         (3, 2)
     """

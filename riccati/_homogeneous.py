@@ -1,4 +1,4 @@
-"""Two-homogeneous networks [RNWL25]: exact population gradient flow on overlaps (THEORY.md §3).
+"""Two-homogeneous networks [RNWL25]: exact population gradient flow on overlaps (docs/theory.md §3).
 
 Student f(x) = Σ_i ‖w_i‖² σ(⟨w_i,x⟩/‖w_i‖), teacher f_* = Σ_p ã_p σ(⟨θ_p,x⟩), same even σ with c_0 = 0, kernel
 K(ρ) = E[σ(z)σ(z')] from :func:`hermite.kernel`. Loss ½E(f − f_*)², gradient flow dw/dt = −∇_w L in time
@@ -123,7 +123,7 @@ def _risk(K, K1, a, r, m, rho):
 
 
 def homogeneous_risk(kernel, a, r, m, rho):
-    """Relative population risk R = 2L/K(1) of the two-homogeneous model (THEORY.md §3).
+    """Relative population risk R = 2L/K(1) of the two-homogeneous model (docs/theory.md §3).
 
     L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²  with ã = a/‖a‖₂.
 
@@ -136,7 +136,7 @@ def homogeneous_risk(kernel, a, r, m, rho):
     Returns:
         scalar jnp array (jittable; float64 under x64).
 
-    Example:
+    Examples:
         >>> import hermite, jax.numpy as jnp
         >>> float(homogeneous_risk(hermite.kernel("h4"), [1.0], jnp.zeros(1), jnp.zeros((1, 1)), jnp.eye(1)))
         1.0
@@ -215,7 +215,7 @@ def sample_homogeneous_state(seed_or_key, d: int, M: int, N: int, init_scale: fl
 
 
 def predicted_emergence_homogeneous(a, d: int, k: int, bk2: float = 1.0) -> np.ndarray:
-    """Predicted escape time of direction p from s0 = m² = 1/d (THEORY.md §3), time t = η·steps.
+    """Predicted escape time of direction p from s0 = m² = 1/d (docs/theory.md §3), time t = η·steps.
 
     Near s = 0 the single-neuron law is ds/dt ≈ 2k b_k² ã_p s^{k/2} (b_k² = 1 for σ = h_k), whose blow-up time is
     T_p = s0^{−(k−2)/2} / (k(k−2) b_k² ã_p) = d^{k/2−1}/(k(k−2) b_k² ã_p) for k > 2, and log(d)/(4 b_2² ã_p) for
@@ -231,7 +231,7 @@ def predicted_emergence_homogeneous(a, d: int, k: int, bk2: float = 1.0) -> np.n
 
 
 def greedy_emergence_homogeneous(a, m0, k: int, bk2: float = 1.0) -> np.ndarray:
-    """Emergence times predicted from the actual initial overlaps m0 (N×M), by escape order (THEORY.md §3).
+    """Emergence times predicted from the actual initial overlaps m0 (N×M), by escape order (docs/theory.md §3).
 
     Neuron i alone would escape along θ_p at T_ip = |m_ip|^{−(k−2)}/(k(k−2) b_k² ã_p) (k > 2; for k = 2,
     log(1/m_ip²)/(4 b_2² ã_p)). Escapes happen in increasing T_ip; a neuron that has escaped, and a direction
@@ -320,7 +320,7 @@ def _get_solver(kern: _Kern, rtol: float, atol: float, max_steps: int):
 #     dX/dt = −∇_X L(X),   L(X) = ½Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½K(1)Σ_p ã_p²,
 # with r_i = ‖x_i‖², m_ip = x_ip/‖x_i‖ (p < M), ρ_ij = x̄_i·x̄_j. Two reasons to integrate X instead of (r, m, ρ):
 # - every X is a network, so the risk has a zero gradient at a global minimum and a state error ε moves the risk
-#   by O(ε√R) instead of O(ε) (the (r, m, ρ) ODE drifts off the set of consistent states, THEORY.md §3);
+#   by O(ε√R) instead of O(ε) (the (r, m, ρ) ODE drifts off the set of consistent states, docs/theory.md §3);
 # - the Jacobian is −∇²L, symmetric, and after alignment its stiff part (rates ≈ 4ã_p) sits in the per-neuron
 #   diagonal blocks ∂²L/∂x_i² (D×D, D = M+N); the blocks between neurons are r_j K'(ρ_ij)-small except for
 #   neurons sharing a direction. BDF (scipy, orders 1–5) with a simplified Newton iteration whose matrix is the
@@ -601,7 +601,7 @@ def _hermite_root(t0, t1, f0, f1, d0, d1):
 # ----------------------------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class HomogeneousSolution:
-    """Population gradient flow of the two-homogeneous model at requested times (THEORY.md §3).
+    """Population gradient flow of the two-homogeneous model at requested times (docs/theory.md §3).
 
     Attributes:
         t: (T,) times t = η·steps.
@@ -637,7 +637,7 @@ def homogeneous_flow(
     max_steps: int = 1_000_000,
     emergence_grid: int = 2048,
 ) -> HomogeneousSolution:
-    """Exact population gradient flow of Σ_i ‖w_i‖² σ(⟨w̄_i,x⟩) learning Σ_p ã_p σ(⟨θ_p,x⟩) (THEORY.md §3).
+    """Exact population gradient flow of Σ_i ‖w_i‖² σ(⟨w̄_i,x⟩) learning Σ_p ã_p σ(⟨θ_p,x⟩) (docs/theory.md §3).
 
     Two solvers of the same flow, float64:
 
@@ -670,7 +670,7 @@ def homogeneous_flow(
     Returns:
         :class:`HomogeneousSolution`.
 
-    Example:
+    Examples:
         >>> st = sample_homogeneous_state(0, 100, 2, 2)
         >>> sol = homogeneous_flow("h4", [1.0, 0.5], st, [0.0, 10.0], d=100)
         >>> sol.overlaps.shape

@@ -1,7 +1,7 @@
-"""Numerical Riccati solver (diffrax, float64) for cross-checks and general teacher matrices (THEORY.md §2).
+"""Numerical Riccati solver (diffrax, float64) for cross-checks and general teacher matrices (docs/theory.md §2).
 
 dG/dt = SG + GS − 2GSG, S symmetric PSD (M×M) normalised to ‖S‖_F = 1, canonical time t. Integrating from a
-rank-deficient G0 is unstable (round-off in the null space of G0 grows like e^{2λt}, THEORY.md §2 trap 3), so the
+rank-deficient G0 is unstable (round-off in the null space of G0 grows like e^{2λt}, docs/theory.md §2.6 trap 3), so the
 solver requires a full-rank G0 with 0 < G0 ≤ I (N ≥ M students with Haar U0 give this); use
 :func:`riccati.quadratic_flow` for N < M.
 """
@@ -82,7 +82,7 @@ def riccati_ode(
     Returns:
         :class:`RiccatiODESolution` with G at every time and the relative risk 1 − tr(SGSG)/tr(S²).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> riccati_ode([1.0, 0.5], 0.1 * np.eye(2), [0.0, 1.0]).G.shape
         (2, 2, 2)

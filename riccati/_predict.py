@@ -1,9 +1,9 @@
-"""Asymptotic predictions (THEORY.md §2-§3, §6) and power-law fits of learning curves: the one home of every
+"""Asymptotic predictions (docs/theory.md §2-§3, §6) and power-law fits of learning curves: the one home of every
 prediction the toolkit makes (``sgd_check`` and the CLI call these).
 
 All quadratic-model times are canonical Riccati times t = 4cτ; homogeneous times are t = η·steps; risks are
 relative. Exponents and plateaus are d → ∞ (or M → ∞) statements; compare them with the exact flow through
-:func:`fit_flow_power_law` on a window chosen by the number of emergences it spans (THEORY.md §4).
+:func:`fit_flow_power_law` on a window chosen by the number of emergences it spans (docs/theory.md §4).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def fit_power_law(t, risk, window=None, *, floor: float = 0.0, floor_factor: flo
         :class:`PowerLawFit` (``ci`` is p ± t_{0.975, n−2}·stderr). Raises ValueError if fewer than 3 points fall
         in the window.
 
-    Example:
+    Examples:
         >>> f = fit_power_law(np.geomspace(1, 100, 20), 2 * np.geomspace(1, 100, 20) ** -1.0, window=(1, 100))
         >>> round(f.exponent, 12), round(f.prefactor, 12)
         (-1.0, 2.0)
@@ -157,7 +157,7 @@ def power_law_window(
 ):
     """Window [T_{m_lo}, T_{m_hi}] of a flow's power-law decay, chosen by the emergences it spans.
 
-    The law R ∝ t^{(1−2β)/β} (THEORY.md §2-§3) holds while directions emerge one by one, past the initial plateau
+    The law R ∝ t^{(1−2β)/β} (docs/theory.md §2-§3) holds while directions emerge one by one, past the initial plateau
     (m ≥ ``m_lo``) and well before the width edge (N < M: the risk bends onto the floor) or the teacher's last
     direction (N ≥ M: the exponential cut-off after T_M): m ≤ m_hi = ⌊width_fraction·min(N, M)⌋. The window must
     span at least ``min_emergences`` emergences (m_hi − m_lo + 1 ≥ min_emergences), so min(N, M) ≥ 36 with the
@@ -201,13 +201,13 @@ def fit_flow_power_law(
 
     ``beta`` = inf skips the β rule. Raises :class:`NoPowerLawWindow` (a ValueError, with the reason) when no power law
     applies: β ≤ 1/2 (the risk
-    tends to a plateau, THEORY.md §2), fewer than ``min_emergences`` emergences between the initial plateau and
+    tends to a plateau, docs/theory.md §2), fewer than ``min_emergences`` emergences between the initial plateau and
     the width edge or exponential cut-off (small min(N, M)), or too few time points in the window.
     """
     beta = float(beta)
     if not beta > 0.5:
         raise NoPowerLawWindow(
-            f"no power law for β = {beta:g} ≤ 1/2: the risk approaches the plateau 1 − φ^(1−2β) (THEORY.md §2)"
+            f"no power law for β = {beta:g} ≤ 1/2: the risk approaches the plateau 1 − φ^(1−2β) (docs/theory.md §2)"
         )
     lo, hi, m_lo, m_hi = power_law_window(
         emergence_times, N, M, m_lo=m_lo, min_emergences=min_emergences, width_fraction=width_fraction
@@ -276,10 +276,10 @@ def floor_euler_maclaurin(beta: float, M: int, N: int) -> float:
     Floor = 1 − S(N)/S(M) with S(n) = Σ_{m≤n} m^{−2β} ≈ ζ(2β) + n^{1−2β}/(1−2β) + n^{−2β}/2 − 2β n^{−2β−1}/12
     (log n + γ + 1/(2n) − 1/(12n²) at β = 1/2); 0 if N ≥ M. This is the floor *itself* at finite N and M, so its
     ratio to the M → ∞ law (1 − φ^{1−2β} for β < 1/2, N^{1−2β}/((2β−1)ζ(2β)) for β > 1/2) is the finite-M
-    correction of that law, with both N- and M-terms (THEORY.md §6 item 8). Relative error vs the exact sum below
+    correction of that law, with both N- and M-terms (docs/theory.md §6 item 8). Relative error vs the exact sum below
     ~2e−3 for N ≥ 4 (tests/test_riccati_predict.py).
 
-    Example:
+    Examples:
         >>> round(floor_euler_maclaurin(0.8, 64, 8), 4)
         0.151
     """
@@ -305,7 +305,7 @@ _REGIME_LAW = {
 @dataclasses.dataclass(frozen=True)
 class ScalingPredictions:
     """Scaling-law predictions shared by both models for a power-law teacher ã_m ∝ m^{−β}, m ≤ M, width N
-    (THEORY.md §2, §3, §6). Exponents are None where the regime has no power law (β ≤ 1/2).
+    (docs/theory.md §2, §3, §6). Exponents are None where the regime has no power law (β ≤ 1/2).
 
     Attributes:
         regime: "beta>1/2", "beta<1/2" or "beta=1/2"; regime_law: the law in words.
@@ -350,7 +350,7 @@ class ScalingPredictions:
 def scaling_predictions(beta: float, M: int, N: int) -> ScalingPredictions:
     """:class:`ScalingPredictions` for β ≥ 0, teacher width M ≥ 1, student width N ≥ 1.
 
-    Example:
+    Examples:
         >>> p = scaling_predictions(1.0, 2400, 200)
         >>> p.time_exponent, round(p.compute_exponent, 6), round(p.sgd_flops_exponent, 6)
         (-1.0, -0.5, -0.333333)
@@ -419,7 +419,7 @@ def scaling_predictions(beta: float, M: int, N: int) -> ScalingPredictions:
 # ----------------------------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class QuadraticPredictions:
-    """Predictions of THEORY.md §2 for a power-law teacher (canonical time t = 4cτ, relative risk).
+    """Predictions of docs/theory.md §2 for a power-law teacher (canonical time t = 4cτ, relative risk).
 
     Attributes:
         scaling: the model-independent :class:`ScalingPredictions` (exponents — None for β ≤ 1/2 —, regime,
@@ -436,7 +436,7 @@ class QuadraticPredictions:
     scaling: ScalingPredictions
     g0: float
     emergence_times: np.ndarray
-    emergence_rule: str = "t_m = log(1/g0)/(2 ã_m), g0 = N/d (additive model, THEORY.md §2)"
+    emergence_rule: str = "t_m = log(1/g0)/(2 ã_m), g0 = N/d (additive model, docs/theory.md §2)"
 
     def __getattr__(self, name):
         # only reached for names not found normally: delegate to the scaling predictions (never for dunders or
@@ -461,9 +461,9 @@ class QuadraticPredictions:
 
 
 def quadratic_predictions(beta: float, M: int, N: int, d: int) -> QuadraticPredictions:
-    """Predictions for the quadratic model with ã_m ∝ m^{−β} (THEORY.md §2); see :class:`QuadraticPredictions`.
+    """Predictions for the quadratic model with ã_m ∝ m^{−β} (docs/theory.md §2); see :class:`QuadraticPredictions`.
 
-    Example:
+    Examples:
         >>> quadratic_predictions(1.0, 100, 10, 1000).time_exponent
         -1.0
     """
@@ -492,8 +492,8 @@ def quadratic_predictions(beta: float, M: int, N: int, d: int) -> QuadraticPredi
 def escape_factor(model: str, s0, k: int = 4) -> np.ndarray:
     """Initial-overlap factor L(s0) of the decoupled emergence time T = L(s0)/ã of one direction.
 
-    Quadratic (THEORY.md §2, logistic G_mm): T = log((1−g0)/g0)/(2ã), so L = ½ log((1−s0)/s0), s0 = G_mm(0).
-    Homogeneous with σ = h_k (THEORY.md §3, ds/dt = 2kã s^{k/2}(1−s)): L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)),
+    Quadratic (docs/theory.md §2.8, logistic G_mm): T = log((1−g0)/g0)/(2ã), so L = ½ log((1−s0)/s0), s0 = G_mm(0).
+    Homogeneous with σ = h_k (docs/theory.md §3.4, ds/dt = 2kã s^{k/2}(1−s)): L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)),
     closed form for k = 4: (1/s0 − 2 + log((1−s0)/s0))/8. NaN where s0 ≥ 1/2 or s0 ≤ 0.
     """
     check_choice("model", model, ("quadratic", "homogeneous"))
@@ -513,7 +513,7 @@ def escape_factor(model: str, s0, k: int = 4) -> np.ndarray:
 
 def predicted_emergence_from_overlaps(a, m0, k: int, bk2: float = 1.0) -> np.ndarray:
     """Predicted emergence time of each teacher direction of the homogeneous model from the actual initial
-    overlaps (THEORY.md §3), time t = η·steps.
+    overlaps (docs/theory.md §3), time t = η·steps.
 
     Direction p is taken by the neuron with the largest initial overlap, s0_p = max_i m_ip(0)², which escapes
     first: T_p = L(s0_p)/(b_k² ã_p) with L the single-direction factor of :func:`escape_factor`
@@ -543,7 +543,7 @@ def predicted_emergence_from_overlaps(a, m0, k: int, bk2: float = 1.0) -> np.nda
 def step_size_parameter(model: str, params: dict, a) -> tuple[float, str]:
     """Dimensionless step size ε: the ratio of the O(η²) noise drift to the slowest signal drift, and its formula.
 
-    Quadratic (THEORY.md §2): ε = η·c·d·ℓ0/(B·ã_n), ℓ0 = 2(c²N + 1) the initial per-sample squared error,
+    Quadratic (docs/theory.md §2): ε = η·c·d·ℓ0/(B·ã_n), ℓ0 = 2(c²N + 1) the initial per-sample squared error,
     n = min(N, M), c = 1/√N unless ``params['c']`` is given. Homogeneous (§3): ε = η·d^{k/2}·K(1)/(B·k·ã_min),
     k = ``params['information_exponent']`` (default 4), K(1) = ``params['K1']`` (default 1). η is in the
     code's convention (per-sample loss ½(f − y)²; the talk's η is half of it).
@@ -572,7 +572,7 @@ def eta_for_step_parameter(model: str, epsilon: float, params: dict, a) -> float
 
     ``params`` as for :func:`step_size_parameter` without ``eta``. ε is linear in η, so η = ε/ε(η = 1).
 
-    Example:
+    Examples:
         >>> a = teacher_coefficients(1.0, 16)
         >>> p = {"d": 100, "M": 16, "N": 4}
         >>> eta = eta_for_step_parameter("quadratic", 0.1, p, a)

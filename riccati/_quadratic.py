@@ -1,4 +1,4 @@
-"""Quadratic networks [BEVW25]: exact, overflow- and underflow-safe closed form of the Riccati flow (THEORY.md §2).
+"""Quadratic networks [BEVW25]: exact, overflow- and underflow-safe closed form of the Riccati flow (docs/theory.md §2).
 
 Time is the canonical Riccati time t = 4cτ (online SGD with step η: t = 4cη·steps); risks are relative risks.
 
@@ -8,7 +8,7 @@ columns), D_t = diag(e^{ã t}, 1, …, 1). Write X0 = L Vᵀ with L lower trapez
 Row scaling keeps L lower trapezoidal, so span(D_t X0) = span(D_t L D_N^{-1}) where D_N scales column j by its own
 leading factor e^{-ã_j t}. The entries of that matrix are e^{(ã_i − ã_j)t} L_ij with i ≥ j, all of modulus ≤ |L_ij|:
 nothing overflows, and what underflows is below 2⁻¹⁰⁷⁴ relative to the column's own diagonal entry, i.e. exactly
-negligible (unlike a global e^{-ã_1 t} rescaling, which zeroes whole rows: THEORY.md §2 trap 2). One Householder
+negligible (unlike a global e^{-ã_1 t} rescaling, which zeroes whole rows: docs/theory.md §2.6 trap 2). One Householder
 QR per time then gives an orthonormal basis Q; G = Q_top Q_topᵀ is never formed: the risk is
 1 − ‖Q_topᵀ Ã Q_top‖_F² and G_mm = ‖(Q_top)_m‖².  Cost O((M+N)N²) per time, independent of t.
 
@@ -22,7 +22,7 @@ augmented space (r = number of singular values of Y0 below 1) is span(D_t⁻¹ X
 of that (M + r)×r matrix gives I − G directly, so 1 − G_mm and small risks have full relative accuracy. Cost
 O((M + r) r²) per time: cheaper than Lyapunov when M + N > d makes r = d − N < M.
 
-Method ("reference"): orthogonal iteration on the span (THEORY.md §2): march through the sorted times multiplying
+Method ("reference"): orthogonal iteration on the span (docs/theory.md §2): march through the sorted times multiplying
 the teacher rows by e^{ãΔt} with ã_1Δt ≤ 30 and re-orthonormalising by Householder QR. Slow; used as the baseline.
 """
 
@@ -99,7 +99,7 @@ def _xp(x):
 
 
 def quadratic_risk(a, G):
-    """Relative population risk of the quadratic model, R = 1 − tr(ÃGÃG) (THEORY.md §2, Phase II optimal).
+    """Relative population risk of the quadratic model, R = 1 − tr(ÃGÃG) (docs/theory.md §2.4, Phase II optimal).
 
     Args:
         a: teacher coefficients, shape (M,), a_m ≥ 0 (normalised here to ã = a/‖a‖₂).
@@ -108,7 +108,7 @@ def quadratic_risk(a, G):
     Returns:
         R with shape G.shape[:-2]; R = E(f − f_*)²/E f_*² with the optimal radial part Ω* = UᵀSU.
 
-    Example:
+    Examples:
         >>> float(quadratic_risk([1.0, 1.0], np.diag([1.0, 0.0])))
         0.5
     """
@@ -129,7 +129,7 @@ def quadratic_risk_from_overlap(a, Y):
 
 
 def width_floor(a, N: int) -> float:
-    """Width floor Σ_{m>N} ã_m² over the M − N weakest directions (0 if N ≥ M); THEORY.md §2."""
+    """Width floor Σ_{m>N} ã_m² over the M − N weakest directions (0 if N ≥ M); docs/theory.md §2."""
     a = np.sort(normalise_teacher(a))[::-1]
     N = check_int("N", N, lo=1)
     return float(np.sum(a[N:] ** 2))
@@ -140,7 +140,7 @@ def width_floor(a, N: int) -> float:
 # ----------------------------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class QuadraticSolution:
-    """Exact Riccati flow of the quadratic model at requested times (THEORY.md §2).
+    """Exact Riccati flow of the quadratic model at requested times (docs/theory.md §2).
 
     Attributes:
         t: (T,) canonical Riccati times (see ``time_unit``).
@@ -367,7 +367,7 @@ def _logit(g):
 
 def _emergence(core: _Core, grid_t, grid_g, refine: bool):
     """First up-crossing of G_mm = 1/2: bracket on the grid, linear interpolation of logit G_mm in t (exact for the
-    logistic law of THEORY.md §2), then, if ``refine``, safeguarded Newton with exact values and slopes."""
+    logistic law of docs/theory.md §2), then, if ``refine``, safeguarded Newton with exact values and slopes."""
     M = core.M
     above = grid_g >= 0.5
     hit = above.any(axis=0)
@@ -432,7 +432,7 @@ def quadratic_flow(
     progress=None,
     blas_threads: int | None = _DEFAULT_BLAS_THREADS,
 ) -> QuadraticSolution:
-    """Exact Riccati flow dG/dt = ÃG + GÃ − 2GÃG of the quadratic model, evaluated at ``times`` (THEORY.md §2).
+    """Exact Riccati flow dG/dt = ÃG + GÃ − 2GÃG of the quadratic model, evaluated at ``times`` (docs/theory.md §2).
 
     G(t) = ΘᵀU(t)U(t)ᵀΘ is the teacher block of the projector onto span(e^{St}U0); it is evaluated by an exact
     closed form that neither overflows nor underflows at any t (module docstring: methods "graded" and
@@ -454,7 +454,7 @@ def quadratic_flow(
     Returns:
         :class:`QuadraticSolution` (risk, G_diag, floor, emergence_times in the order of ``a``).
 
-    Example:
+    Examples:
         >>> sol = quadratic_flow(teacher_coefficients(1.0, 4), sample_initial_overlap(0, 100, 4, 2), [0, 10, 100])
         >>> sol.risk.shape, sol.G_diag.shape
         ((3,), (3, 4))
@@ -537,7 +537,7 @@ def _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost) -> Quad
 
 @dataclasses.dataclass(frozen=True)
 class QuadraticFlow:
-    """Validated configuration of a quadratic-model flow: power-law teacher, Haar initialisation (THEORY.md §2).
+    """Validated configuration of a quadratic-model flow: power-law teacher, Haar initialisation (docs/theory.md §2).
 
     Fields: d (≥ max(M, N)), M ≥ 1, N ≥ 1, beta ≥ 0, seed ≥ 0. ``solve(times)`` samples Y0 with
     :func:`sample_initial_overlap` and calls :func:`quadratic_flow`.

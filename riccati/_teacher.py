@@ -1,4 +1,4 @@
-"""Teacher coefficients and argument checks shared by the quadratic and homogeneous models (THEORY.md §2-§3)."""
+"""Teacher coefficients and argument checks shared by the quadratic and homogeneous models (docs/theory.md §2-§3)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ TIME_LABEL_HOMOGENEOUS = "t = η·steps"
 
 
 def teacher_coefficients(beta: float, M: int) -> np.ndarray:
-    """Normalised power-law teacher ã_m = m^{-β} / ‖(m^{-β})_{m≤M}‖₂, m = 1..M (THEORY.md notation).
+    """Normalised power-law teacher ã_m = m^{-β} / ‖(m^{-β})_{m≤M}‖₂, m = 1..M (docs/theory.md §0).
 
     Args:
         beta: power-law exponent β ≥ 0 (the talk's β; BEVW call it α).
@@ -24,9 +24,9 @@ def teacher_coefficients(beta: float, M: int) -> np.ndarray:
         float64 array of shape (M,), non-increasing, with Σ ã_m² = 1.
 
     Raises:
-        ValueError/TypeError for β < 0, non-finite β, or M < 1.
+        ValueError/TypeError: for β < 0, non-finite β, or M < 1.
 
-    Example:
+    Examples:
         >>> teacher_coefficients(0.0, 4)
         array([0.5, 0.5, 0.5, 0.5])
     """

@@ -1,11 +1,11 @@
 """Theory-vs-SGD comparison: gaps, emergence times, exponent fits, plateaus, verdicts and the report schema.
 
 Everything here works on plain arrays (numpy, float64), so the verdict logic can be tested on synthetic
-curves and a saved run can be re-judged without rerunning SGD (THEORY.md §4).
+curves and a saved run can be re-judged without rerunning SGD (docs/theory.md §4).
 
 Conventions
 -----------
-* Risk is the *relative* population risk (THEORY.md §2: 1 − tr(ÃGÃG); §3: 2L/K(1)).
+* Risk is the *relative* population risk (docs/theory.md §2: 1 − tr(ÃGÃG); §3: 2L/K(1)).
 * Time is the flow time of the model: quadratic canonical Riccati time ``t = 4cη·steps``, homogeneous
   ``t = η·steps``. The SGD curve is put on that axis through the stated time map (times ``time_map_factor``,
   1 unless one is testing a deliberately wrong map).
@@ -24,7 +24,7 @@ A check compares an SGD statistic with the flow statistic of the same seeds. The
   Student-t quantile at level ``Tolerances.level`` with S−1 degrees of freedom (so few seeds widen the band;
   S = 1 has no noise estimate and gets only the bias allowance);
 * ``ε`` is the dimensionless step size, the ratio of the O(η²) noise drift to the slowest signal drift
-  (THEORY.md §2 and §3 step-size heuristics): quadratic ``ε = η·c·d·ℓ0/(B·ã_n)`` with ``ℓ0 = 2(c²N + 1)``
+  (docs/theory.md §2.11 and §3.6 step-size heuristics): quadratic ``ε = η·c·d·ℓ0/(B·ã_n)`` with ``ℓ0 = 2(c²N + 1)``
   the initial per-sample squared error and ``n = min(N, M)``; homogeneous
   ``ε = η·d^{k/2}·ℓ0/(B·k·ã_min)`` with ``ℓ0`` = K(1) (initial squared error) and k the information exponent.
   The SGD bias is first order in ε (halve η, halve the gap), so the allowance is ``κ·min(ε, ε_cap)`` with κ a
@@ -258,7 +258,7 @@ def emergence_times(t, curves, *, level: float = _LEVEL_HALF) -> np.ndarray:
     ----------
     t : (T,) increasing times ≥ 0 (flow time).
     curves : (..., T, M) direction curves (G_mm or m_ip²).
-    level : crossing level, default 1/2 ("direction learned", THEORY.md §2-§3).
+    level : crossing level, default 1/2 ("direction learned", docs/theory.md §2-§3).
 
     Returns
     -------
@@ -311,7 +311,7 @@ def fit_exponent(t, y, window) -> tuple[float, float, int]:
 def choose_fit_window(t, risk, floor: float, *, start: float = 0.8, floor_factor: float = 2.0):
     """Window for the time-exponent fit of a decaying risk curve (``riccati.fit_power_law``'s automatic rule).
 
-    The power law of the additive picture (THEORY.md §2) holds after the first directions are learned and
+    The power law of the additive picture (docs/theory.md §2) holds after the first directions are learned and
     before the width floor is felt: the logged times where ``risk`` ≤ ``start``·risk(t_first) and
     ``risk`` ≥ ``floor_factor``·floor. Returns ``(t_lo, t_hi)`` or ``None`` if fewer than 3 points qualify.
     """
@@ -351,11 +351,11 @@ def _t_quantile(n: int, level: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# predictions (d → ∞ statements, THEORY.md §2-§3)
+# predictions (d → ∞ statements, docs/theory.md §2-§3)
 # ----------------------------------------------------------------------------------------------------------------
 def predictions(model: str, beta: float, M: int, N: int, a=None) -> dict:
     """Asymptotic predictions for the scaling regime of (model, β, M, N), from ``riccati.scaling_predictions``
-    (the one home of the formulas; THEORY.md §2, §3, §6), as a JSON-able dict.
+    (the one home of the formulas; docs/theory.md §2, §3, §6), as a JSON-able dict.
 
     * ``time_exponent``: (1−2β)/β for β > 1/2, None for β ≤ 1/2 (``regime_law`` says what holds instead);
     * ``plateau``: the M → ∞ law of the width floor — 1 − φ^{1−2β} (β < 1/2, φ = N/M) or

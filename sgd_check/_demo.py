@@ -1,6 +1,6 @@
 """The demo suite: one case per regime the talk states, sized to run in a few minutes on 2 CPU cores.
 
-Cases (THEORY.md §2-§3):
+Cases (docs/theory.md §2-§3):
 
 * ``quadratic-powerlaw``: quadratic model, β = 0.8 > 1/2, N = 8 < M = 64: the risk decays as
   t^{(1−2β)/β} = t^{−0.75} while directions emerge one by one, then stalls at the width floor Σ_{m>N} ã_m²

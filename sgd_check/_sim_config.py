@@ -1,4 +1,4 @@
-"""Frozen, validated run specifications for the online-SGD simulator (THEORY.md §2-§3).
+"""Frozen, validated run specifications for the online-SGD simulator (docs/theory.md §2-§3).
 
 Conventions shared by both models:
 
@@ -109,7 +109,7 @@ def _common_checks(cfg) -> None:
 
 
 def _engine_checks(cfg) -> None:
-    """Validate ``engine``; ``reduced`` needs room for the frame, d ≥ M + N (THEORY.md §5)."""
+    """Validate ``engine``; ``reduced`` needs room for the frame, d ≥ M + N (docs/theory.md §5)."""
     check_choice("engine", cfg.engine, _ENGINES, fix="use --engine auto, full or reduced")
     if cfg.engine == "reduced" and cfg.d < cfg.M + cfg.N:
         raise ValueError(
@@ -138,7 +138,7 @@ def _auto_chunk(batch: int, d: int, budget: int = 1 << 18) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class QuadraticSGDConfig:
-    """Online SGD on the Stiefel manifold for the quadratic network of [BEVW25] (THEORY.md §2).
+    """Online SGD on the Stiefel manifold for the quadratic network of [BEVW25] (docs/theory.md §2).
 
     Student ``f_U(x) = c Σ_i He_2(⟨u_i, x⟩)`` with ``U ∈ St(d, N)``; teacher ``f_*(x) = Σ_m ã_m He_2(x_m)``.
     Each step draws ``batch`` fresh ``x ~ N(0, I_d)``, takes the embedded-metric Riemannian gradient of the
@@ -150,7 +150,7 @@ class QuadraticSGDConfig:
     at an expected excess risk of ``phase2_target`` (default 0.1) times the oracle risk ``1 − tr(ÃGÃG)``:
     ``n′ = p + 1 + ⌈1.5 p / phase2_target⌉``, ``p = N(N+1)/2`` (``_sim_reduced.default_n_prime``).
 
-    ``engine``: ``"full"`` (the d-dimensional state), ``"reduced"`` (the exact reduced-state chain of THEORY.md
+    ``engine``: ``"full"`` (the d-dimensional state), ``"reduced"`` (the exact reduced-state chain of docs/theory.md
     §5, cost independent of d; needs ``d ≥ M + N``) or ``"auto"`` (default: reduced when ``d ≥ M + N`` and its
     frame of ``M + N + E`` coordinates is at most a quarter of d, full otherwise; see ``engine_used``).
 
@@ -238,7 +238,7 @@ class QuadraticSGDConfig:
 
     @property
     def engine_used(self) -> str:
-        """``"full"`` (d-dimensional state) or ``"reduced"`` (frame coordinates, THEORY.md §5); ``auto`` resolved."""
+        """``"full"`` (d-dim state) or ``"reduced"`` (frame coordinates, docs/theory.md §5); ``auto`` resolved."""
         return _resolve_engine(self)
 
     @property
@@ -255,7 +255,7 @@ class QuadraticSGDConfig:
 
 @dataclasses.dataclass(frozen=True)
 class HomogeneousSGDConfig:
-    """Online SGD for the two-homogeneous network of [RNWL25] (THEORY.md §3).
+    """Online SGD for the two-homogeneous network of [RNWL25] (docs/theory.md §3).
 
     Student ``f(x) = Σ_i ‖w_i‖² σ(⟨w_i, x⟩/‖w_i‖)``; teacher ``f_*(x) = Σ_p ã_p σ(x_p)``; plain online SGD
     on the rows ``w_i`` of ``W ∈ R^{N×d}`` (norms and directions together) with the batch-mean loss
@@ -318,7 +318,7 @@ class HomogeneousSGDConfig:
 
     @property
     def engine_used(self) -> str:
-        """``"full"`` (d-dimensional state) or ``"reduced"`` (frame coordinates, THEORY.md §5); ``auto`` resolved."""
+        """``"full"`` (d-dim state) or ``"reduced"`` (frame coordinates, docs/theory.md §5); ``auto`` resolved."""
         return _resolve_engine(self)
 
     @property

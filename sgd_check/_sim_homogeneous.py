@@ -1,4 +1,4 @@
-"""Two-homogeneous network [RNWL25]: one online-SGD step and exact observables (THEORY.md §3).
+"""Two-homogeneous network [RNWL25]: one online-SGD step and exact observables (docs/theory.md §3).
 
 All functions act on ONE seed and are pure and jittable; the engine (``_simulate``) vmaps them over seeds.
 ``sigma``/``dsigma`` are elementwise JAX callables (``hermite.activation(spec).fn``/``.dfn``); ``K`` is the
@@ -62,7 +62,7 @@ def overlaps(W, M: int):
 
 
 def homogeneous_risk_from_overlaps(K, K1, a, r, m, rho):
-    """Relative population risk ``2L/K(1)`` with (THEORY.md §3)
+    """Relative population risk ``2L/K(1)`` with (docs/theory.md §3)
     ``L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²``.
 
     For σ with ``c_0 ≠ 0`` (e.g. ReLU) the teacher cross terms add ``½ K(0) Σ_{p≠q} ã_p ã_q``, ``K(0) = c_0²``;

@@ -1,4 +1,4 @@
-"""Quadratic network [BEVW25]: one online-SGD step on St(d, N), observables, Phase II radial fit (THEORY.md §2).
+"""Quadratic network [BEVW25]: one online-SGD step on St(d, N), observables, Phase II radial fit (docs/theory.md §2).
 
 All functions act on ONE seed and are pure and jittable; the engine (``_simulate``) vmaps them over seeds.
 Matrix products use ``precision=HIGHEST`` so that float32 on accelerators never silently drops to TF32.
@@ -34,7 +34,7 @@ def _psi(s, eta):
 
 
 def stiefel_step(U, X, a, c, eta, live=True):
-    """One Riemannian SGD step with the closed-form polar retraction, batch ``B`` (THEORY.md §2, last bullet).
+    """One Riemannian SGD step with the closed-form polar retraction, batch ``B`` (docs/theory.md §2.12).
 
     ``U`` (d, N) on St(d, N); ``X`` (B, d) fresh inputs; ``a`` (M,) teacher ``ã`` (directions = first M axes).
     With ``H = UᵀXᵀ`` (N, B), residuals ``r_b = c(‖h_b‖² − N) − Σ_m ã_m He_2(x_bm)``, ``D = diag(2 c r_b / B)``
@@ -106,7 +106,7 @@ def reorthonormalise(U):
 
 
 def quadratic_risk_from_G(a, G):
-    """Relative risk with the optimal radial part, ``1 − tr(ÃGÃG)`` (THEORY.md §2). ``a`` (M,), ``G`` (M, M).
+    """Relative risk with the optimal radial part, ``1 − tr(ÃGÃG)`` (docs/theory.md §2). ``a`` (M,), ``G`` (M, M).
 
     One formula for theory and simulation: this calls ``riccati.quadratic_risk`` (jittable on JAX input).
     """

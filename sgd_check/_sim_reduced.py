@@ -1,4 +1,4 @@
-"""Exact reduced-state online SGD: both models in the (M + N + E)-dimensional frame (THEORY.md §5).
+"""Exact reduced-state online SGD: both models in the (M + N + E)-dimensional frame (docs/theory.md §5).
 
 Both models are invariant under the rotations of R^d that fix every teacher direction, and x ~ N(0, I_d) is
 isotropic, so the student's coordinates in a moving orthonormal frame ``[Θ | F]`` form an exact Markov chain.
@@ -302,7 +302,7 @@ def phase2_cg(Z, y, Om0, *, tol: float, maxiter: int = 60):
 def phase2_frame(S, C, key, a, n_prime: int, dtype):
     """Phase II of one seed in the frame: ``n′`` fresh samples ``(a_n, z_n)``, ``z = Sᵀa + Cᵀe`` (exactly the
     joint law of ``(Θᵀx, Uᵀx)``: ``cov = [[I, S], [Sᵀ, I]]``), least squares by :func:`phase2_cg`; the fitted
-    risk is evaluated exactly, ``‖Ω̂‖² − 2tr(Ω̂ SᵀÃS) + Σã²`` (THEORY.md §2, §5).
+    risk is evaluated exactly, ``‖Ω̂‖² − 2tr(Ω̂ SᵀÃS) + Σã²`` (docs/theory.md §2, §5).
 
     ``S`` (M, N), ``C`` (r, N) with ``SᵀS + CᵀC = I``. Returns ``{"risk_phase2", "risk_oracle", "cg_iterations"}``
     (``risk_oracle = 1 − tr(ÃGÃG)``, the minimum over Ω).

@@ -1,4 +1,4 @@
-"""The reduced engine's compiled pieces: per-seed model adapter and the chunk function (THEORY.md §5).
+"""The reduced engine's compiled pieces: per-seed model adapter and the chunk function (docs/theory.md §5).
 
 Same layout and outputs as the full engine (``_simulate``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
 gives the initial state (``fold_in(k_s, 0)``), the frame inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``:

@@ -1,4 +1,4 @@
-"""The simulation engine: chunked ``lax.scan`` over steps, ``vmap`` over seeds, exact logging (THEORY.md §2-§4).
+"""The simulation engine: chunked ``lax.scan`` over steps, ``vmap`` over seeds, exact logging (docs/theory.md §2-§4).
 
 Layout of one run:
 
@@ -419,7 +419,7 @@ def _final_fn(cfg, key):
         reduced = cfg.engine_used == "reduced"
 
         def final(U, k, hp):
-            # Phase II in the frame (THEORY.md §5): (Θᵀx, Uᵀx) drawn from S = ΘᵀU and a root of I − SᵀS. The
+            # Phase II in the frame (docs/theory.md §5): (Θᵀx, Uᵀx) drawn from S = ΘᵀU and a root of I − SᵀS. The
             # reduced state is folded at the end of every chunk, so its frame part is X[M:M+N].
             S = U[:M]
             C = U[M : M + N] if reduced else _red.complement_root(S)
@@ -485,7 +485,7 @@ def config_params(cfg) -> dict:
 def simulate(config, *, out=None, resume: bool = False, progress: bool = True) -> SimulationResult:
     """Run online SGD for ``config`` (``QuadraticSGDConfig`` or ``HomogeneousSGDConfig``) on ``seeds`` seeds.
 
-    Maths and conventions: THEORY.md §2 (quadratic: Stiefel SGD, polar retraction, ``t = 4cη·steps``,
+    Maths and conventions: docs/theory.md §2 (quadratic: Stiefel SGD, polar retraction, ``t = 4cη·steps``,
     risk ``1 − tr(ÃGÃG)``) and §3 (homogeneous: plain SGD, ``t = η·steps``, risk ``2L/K(1)`` via the kernel).
     ``out`` (a folder) enables atomic checkpoints every ``checkpoint_every`` chunks (``out/checkpoint.npz``);
     ``resume=True`` continues from it and gives bit-identical results to an uninterrupted run on the same

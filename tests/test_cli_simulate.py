@@ -148,7 +148,7 @@ def test_talk_loss_convention_doubles_eta(run_cli):
         h = U.T @ x
         return c * np.sum(h * h - 1)
 
-    g_code = 2 * c * (f(U) - y) * np.outer(x, U.T @ x)  # the simulator's (Euclidean) gradient, THEORY.md §2
+    g_code = 2 * c * (f(U) - y) * np.outer(x, U.T @ x)  # the simulator's (Euclidean) gradient, docs/theory.md §2
     E = np.zeros_like(U)
     E[2, 1] = 1e-6
     fd_half = (0.5 * (f(U + E) - y) ** 2 - 0.5 * (f(U - E) - y) ** 2) / 2e-6

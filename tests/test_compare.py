@@ -31,7 +31,7 @@ def _teacher(M, beta):
 
 
 def _additive(t, a, N, g0):
-    """Independent-direction (additive-model) curves: logistic G_mm, risk 1 − Σ ã_m² G_mm² (THEORY.md §2)."""
+    """Independent-direction (additive-model) curves: logistic G_mm, risk 1 − Σ ã_m² G_mm² (docs/theory.md §2)."""
     e = np.exp(2 * np.outer(t, a))
     G = g0 * e / (1 + g0 * (e - 1))
     G[:, N:] = g0[N:]

@@ -43,7 +43,7 @@ def law_report():
 
 @pytest.fixture(scope="module")
 def plateau_report():
-    """β = 0.3 < 1/2: no power law in t is predicted (THEORY.md §2), whatever the fit window."""
+    """β = 0.3 < 1/2: no power law in t is predicted (docs/theory.md §2), whatever the fit window."""
     return compare(synthetic(S=2, M=32, N=16, beta=0.3, T=60))
 
 

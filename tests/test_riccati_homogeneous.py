@@ -1,4 +1,4 @@
-"""Two-homogeneous model (THEORY.md §3): overlap ODE vs vector-level flow on W, single-neuron law, emergence."""
+"""Two-homogeneous model (docs/theory.md §3): overlap ODE vs vector-level flow on W, single-neuron law, emergence."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def _single_neuron_time(s, s0, a):
 
 
 def test_single_neuron_law_h4():
-    """One neuron, one direction: s = m² obeys ds/dt = 2kã s^{k/2}(1 − s), k = 4 (THEORY.md §3)."""
+    """One neuron, one direction: s = m² obeys ds/dt = 2kã s^{k/2}(1 − s), k = 4 (docs/theory.md §3)."""
     m0 = 0.1
     ts = np.linspace(0.0, 15.0, 16)
     sol = homogeneous_flow("h4", [1.0], (np.array([0.3]), np.array([[m0]]), np.eye(1)), ts, d=100)

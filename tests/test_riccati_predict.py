@@ -1,4 +1,4 @@
-"""Predictions (THEORY.md §2) vs the exact flow, and the power-law fit helper."""
+"""Predictions (docs/theory.md §2) vs the exact flow, and the power-law fit helper."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quadratic model (THEORY.md §2): closed form vs independent truths (reference iteration, plain formula,
+"""Quadratic model (docs/theory.md §2): closed form vs independent truths (reference iteration, plain formula,
 ODE solver, t = 0 and t → ∞ limits, exact Haar moments)."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_t_infinity_limit_is_top_N_projector(N):
 
 
 def test_bevw_self_check_no_underflow():
-    """THEORY.md §2 trap 2: d=3200, M=2400, N=200, β=1, t=1024 gives R ≈ 0.003003, not the floor 0.00278."""
+    """docs/theory.md §2.6 trap 2: d=3200, M=2400, N=200, β=1, t=1024 gives R ≈ 0.003003, not the floor 0.00278."""
     a = teacher_coefficients(1.0, 2400)
     Y0 = sample_initial_overlap(0, 3200, 2400, 200)
     sol = quadratic_flow(a, Y0, [1024.0], emergence="interp")

@@ -1,4 +1,4 @@
-"""SGD vs the exact gradient flow from the same initial states (THEORY.md §4): the gap shrinks ∝ η."""
+"""SGD vs the exact gradient flow from the same initial states (docs/theory.md §4): the gap shrinks ∝ η."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Homogeneous-model simulator pieces against independent truth (THEORY.md §3): autodiff, Monte Carlo, riccati."""
+"""Homogeneous-model simulator pieces against independent truth (docs/theory.md §3): autodiff, Monte Carlo, riccati."""
 
 import jax
 import jax.numpy as jnp

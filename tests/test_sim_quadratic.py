@@ -1,4 +1,4 @@
-"""Quadratic-model simulator pieces against independent truth (THEORY.md §2): dense polar retraction, Monte Carlo."""
+"""Quadratic-model simulator pieces vs independent truth (docs/theory.md §2): dense polar retraction, Monte Carlo."""
 
 import jax
 import jax.numpy as jnp

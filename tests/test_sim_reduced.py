@@ -1,4 +1,4 @@
-"""Reduced-state engine (THEORY.md §5) against independent truth: the explicit d-dimensional step, the full engine
+"""Reduced-state engine (docs/theory.md §5) against independent truth: the explicit d-dimensional step, the full engine
 in law, χ² moments, dense least squares, and the full engine's divergence and resume rules."""
 
 import jax

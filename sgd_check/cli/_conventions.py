@@ -1,4 +1,4 @@
-"""The loss convention of step sizes on the command line (THEORY.md §6, "Conventions").
+"""The loss convention of step sizes on the command line (docs/theory.md §6, "Conventions").
 
 The code's per-sample loss is ½(f − y)² (its gradient is what the simulator applies). The talk writes the loss
 (f − y)² without the ½, whose gradient is twice ours, so the same dynamics needs η_talk = η_code/2. With

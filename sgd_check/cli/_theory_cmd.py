@@ -76,7 +76,7 @@ def register(subparsers) -> None:
         "theory",
         help="predicted learning curve (exact population gradient flow) for quadratic or 2-homogeneous networks",
         description=(
-            "Exact gradient-flow theory (THEORY.md §2-§3). quadratic: Riccati flow of G = ΘᵀUUᵀΘ in canonical "
+            "Exact gradient-flow theory (docs/theory.md §2-§3). quadratic: Riccati flow of G = ΘᵀUUᵀΘ in canonical "
             "time t = 4cτ (SGD: t = 4cη·steps). homogeneous: overlap ODE in t = η·steps. Risks are relative. "
             "See `theory quadratic --help` and `theory homogeneous --help`."
         ),
@@ -90,7 +90,7 @@ def register(subparsers) -> None:
         help="quadratic network [BEVW25]: exact Riccati flow",
         description=(
             "Quadratic network f_U(x) = c Σ_i He_2(⟨u_i,x⟩), U on the Stiefel manifold, teacher Σ_m ã_m He_2(⟨θ_m,x⟩) "
-            "with ã_m ∝ m^-β (THEORY.md §2). Exact closed form of the Riccati flow of G = ΘᵀUUᵀΘ from a Haar U0 "
+            "with ã_m ∝ m^-β (docs/theory.md §2). Exact closed form of the Riccati flow of G = ΘᵀUUᵀΘ from a Haar U0 "
             "(or --init-overlap), in canonical time t = 4cτ (online SGD with step η: t = 4cη·steps, loss ½(f−y)²; "
             "talk convention: t = 8cη_talk·steps). Prints the relative risk, the width floor Σ_{N<m≤M} ã_m², the "
             "learned directions, the predicted exponents (null for β ≤ 1/2, with the regime's plateau law) and a "
@@ -105,7 +105,7 @@ def register(subparsers) -> None:
         help="two-homogeneous network [RNWL25]: exact overlap ODE",
         description=(
             "Two-homogeneous network f(x) = Σ_i ‖w_i‖² σ(⟨w_i,x⟩/‖w_i‖) learning Σ_p ã_p σ(⟨θ_p,x⟩), σ even with "
-            "c_0 = 0 (THEORY.md §3). Exact population gradient flow of the overlaps (r, m, ρ) in t = η·steps "
+            "c_0 = 0 (docs/theory.md §3). Exact population gradient flow of the overlaps (r, m, ρ) in t = η·steps "
             "(loss ½(f−y)²; talk convention: t = 2η_talk·steps). Predicted emergence times use the actual initial "
             "overlaps (best neuron per direction). " + _TIME_GRID_HELP
         ),

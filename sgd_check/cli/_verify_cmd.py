@@ -18,7 +18,7 @@ __all__ = ["register", "run", "format_table"]
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "verify",
-        help="check the talk's claims (THEORY.md §6) at growing size, each with a gate and a negative control",
+        help="check the talk's claims (docs/theory.md §6) at growing size, each with a gate and a negative control",
         description=(
             "For each claim: an experiment over growing sizes with several seeds, the measured value per size with "
             "a 95%% interval, an extrapolation to the limit, the prediction and a gate (pass when the prediction is "

@@ -17,7 +17,7 @@ Layout (what ``xarray.open_zarr(STORE)`` returns):
   strings; integer outputs with any missing value are stored as float;
 - ``cell_status`` (done/failed/pending), ``cell_error``, ``cell_exit_status`` (-1 if not run), ``cell_seconds``,
   ``cell_key`` and ``cell_json`` (the full JSON result, verbatim) over the sweep dimensions;
-- ``phi`` = N/M, a coordinate, when both widths are known and one of them varies (THEORY.md §3);
+- ``phi`` = N/M, a coordinate, when both widths are known and one of them varies (docs/theory.md §3);
 - attributes: the spec, the software versions, the fixed options, and every cell's status.
 """
 
@@ -227,7 +227,7 @@ def build_dataset(spec, cells, records: dict, versions: dict):
     phi = _phi(spec, ds)
     if phi is not None:
         ds = ds.assign_coords(phi=phi)
-        ds["phi"].attrs["description"] = "φ = N/M, student over teacher width (THEORY.md §3)"
+        ds["phi"].attrs["description"] = "φ = N/M, student over teacher width (docs/theory.md §3)"
     n_done = int((status == "done").sum())
     n_failed = int((status == "failed").sum())
     ds.attrs.update(

@@ -1,4 +1,4 @@
-"""``verify``: the talk's claims (THEORY.md §6) checked at growing size, each with a gate that can fail.
+"""``verify``: the talk's claims (docs/theory.md §6) checked at growing size, each with a gate that can fail.
 
 Public API: :func:`verify` (run, gate, write ``report.json`` and figures), :data:`CLAIMS` (the registry, with
 each claim's statement, model and sizes), :func:`select_claims`. See docs/verify.md.

@@ -1,4 +1,4 @@
-"""Two-homogeneous claims (THEORY.md §3, §6 claims 3, 4 and 5), measured on the exact overlap flow.
+"""Two-homogeneous claims (docs/theory.md §3, §6 claims 3, 4 and 5), measured on the exact overlap flow.
 
 One set of flows serves claims 3, 4 and 5: σ = h_k, power-law teacher of width M, N ≥ M neurons, initial
 weights i.i.d. N(0, s²/d), at several d with the same seeds at every d (common random numbers: the state sampler

@@ -1,4 +1,4 @@
-"""Quadratic-network claims (THEORY.md §2, §6 claims 7 and 8), measured on the exact Riccati flow and on SGD.
+"""Quadratic-network claims (docs/theory.md §2, §6 claims 7 and 8), measured on the exact Riccati flow and on SGD.
 
 Every function takes the size table of its claim and a context (seed, progress) and returns a measurement dict
 (see ``_registry.Measurement``): per-size points with 95% intervals over seeds, the extrapolation, the
@@ -32,7 +32,7 @@ def _floor_and_tail(beta: float, M: int, N: int) -> tuple[float, float]:
 
 def tail_restored_risk(risk, beta: float, M: int, N: int):
     """R(t) − Σ_{N<m≤M} ã_m² + Σ_{m>N}^{∞} ã_m²: the flow's risk with its width floor replaced by the tail of an
-    infinite teacher, i.e. the additive-model risk Σ_{m>x(t)} ã_m² of THEORY.md §2 without the N and M cut-offs.
+    infinite teacher, i.e. the additive-model risk Σ_{m>x(t)} ã_m² of docs/theory.md §2 without the N and M cut-offs.
     This keeps the exact floor (with its M cut-off) and removes only the known truncation of the power law."""
     floor, tail = _floor_and_tail(beta, M, N)
     return np.asarray(risk, dtype=np.float64) - floor + tail

@@ -1,4 +1,4 @@
-"""The claim registry (THEORY.md §6): ids, statements, sizes, the experiment of each claim, and its status.
+"""The claim registry (docs/theory.md §6): ids, statements, sizes, the experiment of each claim, and its status.
 
 A claim that cannot be run honestly with today's engines is registered with ``needs`` set: it is reported with
 verdict null ("not run") and left out of the suite verdict, never passed.
@@ -19,7 +19,7 @@ __all__ = ["Claim", "CLAIMS", "SIZES", "select_claims", "ie_table"]
 
 SIZES = ("quick", "standard", "full", "test")  # "test": the subset the test suite runs (Python API only)
 
-# Activations with their information exponent from closed forms (THEORY.md §1 examples and Hermite algebra).
+# Activations with their information exponent from closed forms (docs/theory.md §1 examples and Hermite algebra).
 IE_TABLE = (
     ("z", 1, "He_1"),
     ("relu", 1, "c_1 = 1/2"),

@@ -102,7 +102,7 @@ def _judge(meas: dict) -> tuple[dict, dict]:
 def verify(
     claims=None, *, size: str = "quick", out: str | None = None, seed: int = 0, progress=None, figures: bool = True
 ) -> dict:
-    """Check the talk's claims (THEORY.md §6) at growing size, each with a gate and a negative control.
+    """Check the talk's claims (docs/theory.md §6) at growing size, each with a gate and a negative control.
 
     For each selected claim: the experiment over growing sizes with several seeds, the measured value per size with
     a 95% interval over seeds, a weighted linear extrapolation in the variable in which the finite-size correction

@@ -1,4 +1,4 @@
-"""SGD claims that need large d (THEORY.md §6 claims 2 and 9), written for the exact reduced-state engine.
+"""SGD claims that need large d (docs/theory.md §6 claims 2 and 9), written for the exact reduced-state engine.
 
 Each experiment takes ``engine``: the simulator's engine name (``"reduced"`` once issue 11 lands, whose cost per
 step does not depend on d), or None for the full engine (cost O(d) per step: only tiny sizes, used to exercise

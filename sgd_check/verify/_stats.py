@@ -1,4 +1,4 @@
-"""Statistics shared by the claims: intervals over seeds, extrapolation to the limit, the gate (THEORY.md §6).
+"""Statistics shared by the claims: intervals over seeds, extrapolation to the limit, the gate (docs/theory.md §6).
 
 Conventions: every interval is a two-sided 95% interval. Over seeds it is Student's t on the seed mean; an
 extrapolation is a weighted least-squares line through the per-size means (weights 1/se²), evaluated at the
