@@ -230,7 +230,7 @@ def test_titles_separate_sgd_vs_flow_from_flow_vs_theorem(law_report):
     # a theorem-side check failing flips the overall verdict but not the SGD ≈ flow line
     bad = json.loads(json.dumps(law_report))
     for c in bad["verdict"]["checks"]:
-        if "_flow_vs_" in c["name"]:
+        if "_flow_vs_" in c["name"] or "floor_vs_asymptotic" in c["name"]:  # every flow-vs-theorem check
             c["pass"], c["gated"] = False, True
     bad["verdict"]["pass"] = False
     vs = verdict_scope(bad)

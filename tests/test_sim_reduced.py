@@ -360,7 +360,8 @@ def test_cli_resume_with_another_engine_exits_2(run_cli, tmp_path):
     assert status == 0, err
     assert "reduced engine" in text
     status, _, err = run_cli(*base, "--engine", "full", "--resume")
-    assert status == 2 and err.count("\n") == 1 and "engine" in err and "--engine reduced" in err, err
+    # refused by name before anything runs: the run folder records engine='reduced'
+    assert status == 2 and err.count("\n") == 1 and "`engine`='reduced'" in err and "--overwrite" in err, err
 
 
 def test_check_reads_the_flow_state_off_P0_Q0(rng):

@@ -111,7 +111,7 @@ def run_cell(argv, needs_out: bool = False) -> dict:
     t0 = time.perf_counter()
     parser = build_parser()
     full = list(argv) + ["--json"]
-    if "quiet" in _command_options(argv[0]):
+    if "quiet" in _command_options(argv[0], argv[1] if len(argv) > 1 else None):
         full.append("--quiet")
     tmp = tempfile.mkdtemp(prefix="shallowlaws-cell-") if needs_out else None
     if tmp is not None:

@@ -125,7 +125,7 @@ class SweepSpec:
             if self.zip:
                 for name in zip_names:
                     params[name] = self.zip[name][index[-1]]
-            argv = tuple(self.command) + _options_argv(self.command[0], params)
+            argv = tuple(self.command) + _options_argv(self.command, params)
             out.append(Cell(index=tuple(index), params=params, argv=argv, key=cell_key(argv)))
         return out
 
@@ -204,7 +204,7 @@ def _validate(raw: dict, where: str, text: str | None) -> SweepSpec:
         tables[name] = dict(t)
     fixed, grid, zipped, cluster = tables["fixed"], tables["grid"], tables["zip"], tables["cluster"]
 
-    options = _command_options(cmd)
+    options = _command_options(cmd, model)
     for table in ("fixed", "grid", "zip"):
         for name in tables[table]:
             _check_name(where, table, name, cmd, model, options)
@@ -263,15 +263,22 @@ def _hashable(v):
     return (type(v).__name__, v) if not isinstance(v, float) else ("num", v)
 
 
-def _command_options(cmd: str) -> dict[str, argparse.Action]:
-    """``{name: argparse action}`` of the command's options, names without the leading ``--``."""
+def _command_options(cmd: str, model: str | None = None) -> dict[str, argparse.Action]:
+    """``{name: argparse action}`` of the command's options, names without the leading ``--``.
+
+    A command whose models are subcommands of their own (``theory quadratic|homogeneous``) contributes the
+    options of ``model``'s subparser as well as its own."""
     from sgd_check.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     p = sub.choices[cmd]
+    nested = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+    actions = list(p._actions)
+    if nested and model is not None and model in nested[0].choices:
+        actions += nested[0].choices[model]._actions
     out = {}
-    for action in p._actions:
+    for action in actions:
         for opt in action.option_strings:
             if opt.startswith("--"):
                 out[opt[2:]] = action
@@ -313,10 +320,11 @@ def _format_value(v) -> str:
     return str(v)
 
 
-def _options_argv(cmd: str, params: dict) -> tuple[str, ...]:
-    options = _OPTIONS_CACHE.get(cmd)
+def _options_argv(command: tuple[str, ...], params: dict) -> tuple[str, ...]:
+    key = tuple(command[:2])
+    options = _OPTIONS_CACHE.get(key)
     if options is None:
-        options = _OPTIONS_CACHE[cmd] = _command_options(cmd)
+        options = _OPTIONS_CACHE[key] = _command_options(*key)
     argv = []
     for name, v in sorted(params.items()):  # canonical order: a cell's key does not depend on the spec's layout
         if _is_flag(options[name]):
@@ -327,7 +335,7 @@ def _options_argv(cmd: str, params: dict) -> tuple[str, ...]:
     return tuple(argv)
 
 
-_OPTIONS_CACHE: dict[str, dict] = {}
+_OPTIONS_CACHE: dict[tuple, dict] = {}
 
 
 def _check_cells(where: str, spec: SweepSpec) -> None:
