@@ -13,6 +13,7 @@ from ._haar import sample_initial_overlap
 from ._homogeneous import (
     TIME_UNIT_HOMOGENEOUS,
     HomogeneousSolution,
+    greedy_emergence_homogeneous,
     homogeneous_activation_info,
     homogeneous_flow,
     homogeneous_risk,
@@ -62,6 +63,7 @@ __all__ = [
     "floor_euler_maclaurin",
     "power_law_window",
     "predicted_emergence_from_overlaps",
+    "greedy_emergence_homogeneous",
     "quadratic_predictions",
     "scaling_predictions",
     "step_size_parameter",

@@ -351,7 +351,11 @@ def _run_homogeneous(args):
         rule = "T_m = log(d)/(4 b_2^2 a_m) (k = 2, typical neuron s0 = 1/d)"
     n_learn = min(args.M, args.N)
     fin = T_pred[:n_learn][np.isfinite(T_pred[:n_learn])]
-    t_emerge = 3.0 * float(np.max(fin)) if fin.size else 1.0
+    # the horizon also covers the escape-order (greedy) prediction, which accounts for neurons taken by earlier
+    # directions: the best-neuron rule alone can stop before the last emergence when directions compete
+    T_greedy = riccati.greedy_emergence_homogeneous(a, m0, max(k, 2), bk2)
+    fin_all = np.concatenate([fin, T_greedy[np.isfinite(T_greedy)]])
+    t_emerge = 3.0 * float(np.max(fin_all)) if fin_all.size else 1.0
     t_first = float(np.min(fin)) if fin.size else 1.0
     horizon: dict = {}
     if args.times is not None:
@@ -359,7 +363,11 @@ def _run_homogeneous(args):
         horizon["rule"] = "given --times"
     else:
         t = _log_grid(args, args.t_max if args.t_max is not None else t_emerge, t_first)
-        horizon["rule"] = "given --t-max" if args.t_max is not None else "3× the latest predicted emergence"
+        horizon["rule"] = (
+            "given --t-max"
+            if args.t_max is not None
+            else "3× the latest predicted emergence (best-neuron and escape-order rules)"
+        )
     horizon.update(t_min=float(t[0]), t_max=float(t[-1]))
     with _Progress("overlap ODE (diffrax; first call compiles)"):
         sol = riccati.homogeneous_flow(args.activation, a, state, t, d=args.d)
@@ -369,6 +377,9 @@ def _run_homogeneous(args):
     predicted.update(
         emergence_times=T_pred,
         emergence_rule=rule,
+        emergence_times_escape_order=T_greedy,
+        emergence_rule_escape_order="neurons escape in increasing T_ip; an escaped neuron and a learned direction "
+        "leave the competition (riccati.greedy_emergence_homogeneous)",
         emergence_times_typical_neuron=sol.predicted_emergence,
         emergence_rule_typical_neuron="T_m = d^(k/2-1)/(k(k-2) b_k^2 a_m) (s0 = 1/d, k > 2)",
         information_exponent=info["information_exponent"],
