@@ -122,7 +122,7 @@ _GAP_SIZES = {
 _SEARCH = {"activation": "h4", "k": 4, "delta": 0.5, "horizon": 10.0, "n_log": 200}
 _SEARCH_SIZES = {
     "test": {**_SEARCH, "d": [16, 24, 32], "seeds": 8},
-    "quick": {**_SEARCH, "d": [32, 64, 128], "seeds": 16},
+    "quick": {**_SEARCH, "d": [32, 48, 64], "seeds": 16},
     "standard": {**_SEARCH, "d": [32, 64, 128, 256], "seeds": 32},
     "full": {**_SEARCH, "d": [64, 128, 256, 512, 1024], "seeds": 64},
 }
