@@ -37,6 +37,7 @@ def test_suite_verdict_is_the_and_of_the_cases(tmp_path):
     table = format_table(suite)
     assert "tiny-good" in table and "PASS" in table and "FAIL" in table and "suite verdict: FAIL" in table
     assert str(tmp_path / "tiny-good" / "summary.png") in table
+    assert "shallowlaws verify" in table  # the summary points to where the d→∞ claims are gated
 
 
 def test_default_suite_covers_the_three_regimes():

@@ -77,6 +77,10 @@ def format_table(suite: dict) -> str:
         "result judges SGD ≈ flow (same initial states) plus the gated checks; the pred-vs-flow exponent and slope "
         "columns (flow ≈ d→∞ theorem) are reported, gated only with ≥ 8 emergences in the window (see report.json)."
     )
+    lines.append(
+        "The talk's d→∞ claims themselves are gated, each with a negative control, by `shallowlaws verify` "
+        "(make verify; docs/verify.md)."
+    )
     lines.append(f"suite verdict: {'PASS' if suite['verdict']['pass'] else 'FAIL'} in {suite['seconds']:.0f} s")
     return "\n".join(lines)
 
