@@ -18,8 +18,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import math
 import os
 import tempfile
 
@@ -117,8 +119,36 @@ def write_text(path: str | os.PathLike, text: str) -> str:
     return write_bytes(path, text.encode("utf-8"))
 
 
+def to_jsonable(obj):
+    """Recursively turn numpy arrays/scalars, sympy objects, tuples and dataclasses into JSON-ready values.
+
+    Non-finite floats (NaN, ±inf) become ``None`` (JSON ``null``), so the output is always valid JSON.
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()] if obj.ndim else to_jsonable(obj.item())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.repr}
+    if hasattr(obj, "tolist"):  # jax arrays
+        return to_jsonable(np.asarray(obj))
+    return str(obj)
+
+
 def write_json(path: str | os.PathLike, obj, *, indent: int = 1) -> str:
-    """Write ``obj`` as JSON (``allow_nan=False``: clean NaN/inf first) atomically; return the path."""
+    """Write ``obj`` as JSON (``allow_nan=False``: clean NaN/inf first, e.g. with :func:`to_jsonable`) atomically;
+    return the path."""
     return write_text(path, json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False) + "\n")
 
 

@@ -63,7 +63,7 @@ def build_model(cfg):
 
 def make_chunk(cfg, model, C: int, Lc: int):
     """The compiled chunk of the reduced engine; same signature and state as ``_simulate._make_chunk``."""
-    from ._simulate import _DRIFT_LIMIT, _mark_divergence
+    from ._simulate import _DRIFT_LIMIT, _step_and_log
 
     dt = jnp.dtype(cfg.dtype)
     lay = cfg.reduced_layout
@@ -97,30 +97,10 @@ def make_chunk(cfg, model, C: int, Lc: int):
             g, rc = jax.vmap(draws, in_axes=(0, None))(sample_keys, steps_b)  # (S, k, B, D), (S, k, B)
 
             def body(carry, jj):
-                params, alive, died_at, ptr, buf = carry
                 i = bi * k + jj
-                active = i < n_active
-                step = step0 + i + 1
                 x = vinputs(g[:, jj], rc[:, jj], jj)  # (S, B, D)
-                params, ok = vstep(params, x, alive & active, hp)
-                bad = alive & active & ~ok
-                died_at = jnp.where(bad, step, died_at)
-                alive = alive & ~bad
-
-                def do_log(args):
-                    params, alive, died_at, ptr, buf = args
-                    obs = vobs(params, obs_keys, step, hp)
-                    alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
-                    buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
-                    return alive, died_at, ptr + 1, buf
-
-                def no_log(args):
-                    _, alive, died_at, ptr, buf = args
-                    return alive, died_at, ptr, buf
-
-                is_log = active & (i + 1 == log_local[ptr])
-                alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
-                return (params, alive, died_at, ptr, buf), None
+                args = (vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0)
+                return _step_and_log(carry, i, x, *args), None
 
             carry, _ = lax.scan(body, (params, alive, died_at, ptr, buf), jnp.arange(k, dtype=jnp.int64))
             params, alive, died_at, ptr, buf = carry

@@ -130,6 +130,34 @@ class SimulationResult:
         return out
 
 
+def _step_and_log(carry, i, x, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0):
+    """One SGD step of every seed on inputs ``x``, then, if step ``step0 + i + 1`` is logged, the observables and
+    divergence freezing (shared by the full and the reduced engine's chunk loops). Steps ``i ≥ n_active`` are
+    padding: nothing moves. ``carry`` = (params, alive, died_at, ptr, buf); returns the new carry."""
+    params, alive, died_at, ptr, buf = carry
+    active = i < n_active
+    step = step0 + i + 1
+    params, ok = vstep(params, x, alive & active, hp)
+    bad = alive & active & ~ok
+    died_at = jnp.where(bad, step, died_at)
+    alive = alive & ~bad
+
+    def do_log(args):
+        params, alive, died_at, ptr, buf = args
+        obs = vobs(params, obs_keys, step, hp)
+        alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
+        buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
+        return alive, died_at, ptr + 1, buf
+
+    def no_log(args):
+        _, alive, died_at, ptr, buf = args
+        return alive, died_at, ptr, buf
+
+    is_log = active & (i + 1 == log_local[ptr])
+    alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
+    return params, alive, died_at, ptr, buf
+
+
 def _mark_divergence(alive, died_at, risk, step, blowup):
     """Freeze seeds whose logged risk is NaN/inf or above ``blowup``; record the step where that happened."""
     blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
@@ -224,29 +252,8 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
         buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
 
         def body(carry, inp):
-            params, alive, died_at, ptr, buf = carry
-            i, Xi = inp  # Xi (S, B, d): the inputs of step ``step``
-            active = i < n_active
-            step = step0 + i + 1
-            params, ok = vstep(params, Xi, alive & active, hp)
-            bad = alive & active & ~ok
-            died_at = jnp.where(bad, step, died_at)
-            alive = alive & ~bad
-
-            def do_log(args):
-                params, alive, died_at, ptr, buf = args
-                obs = vobs(params, obs_keys, step, hp)
-                alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
-                buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
-                return alive, died_at, ptr + 1, buf
-
-            def no_log(args):
-                _, alive, died_at, ptr, buf = args
-                return alive, died_at, ptr, buf
-
-            is_log = active & (i + 1 == log_local[ptr])
-            alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
-            return (params, alive, died_at, ptr, buf), None
+            i, Xi = inp  # Xi (S, B, d): the inputs of step ``step0 + i + 1``
+            return _step_and_log(carry, i, Xi, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0), None
 
         def group(carry, g):
             # the inputs of G consecutive steps in one draw (same per-step keys, so the same numbers as drawing

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import os
 import sys
 
 import numpy as np
+
+from sgd_check._outdir import to_jsonable
 
 __all__ = ["to_jsonable", "print_json", "parse_times", "MAX_POINTS", "MAX_TIME"]
 
@@ -16,33 +16,6 @@ __all__ = ["to_jsonable", "print_json", "parse_times", "MAX_POINTS", "MAX_TIME"]
 #: cannot step to 1e300 and float64 curves carry no information there).
 MAX_POINTS = 100_000
 MAX_TIME = 1e12
-
-
-def to_jsonable(obj):
-    """Recursively turn numpy arrays/scalars, sympy objects, tuples and dataclasses into JSON-ready values.
-
-    Non-finite floats (NaN, ±inf) become ``None`` (JSON ``null``), so the output is always valid JSON.
-    """
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()] if obj.ndim else to_jsonable(obj.item())
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.repr}
-    if hasattr(obj, "tolist"):  # jax arrays
-        return to_jsonable(np.asarray(obj))
-    return str(obj)
 
 
 def print_json(obj, file=None) -> None:

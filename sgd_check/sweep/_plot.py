@@ -13,6 +13,7 @@ import tempfile
 
 import numpy as np
 
+from .._outdir import to_jsonable
 from ._store import atomic_write
 
 __all__ = ["plot_phase", "plot_curves", "plot_exponent", "plot_store", "default_plots"]
@@ -152,22 +153,8 @@ def _save(fig, base: str, data: dict) -> list[str]:
         if os.path.exists(tmp):
             os.unlink(tmp)
     js = base + ".json"
-    atomic_write(js, json.dumps(_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False).encode())
+    atomic_write(js, json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False).encode())
     return [png, js]
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def _figure():

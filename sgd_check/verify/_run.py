@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 import traceback
 
-import numpy as np
-
 from hermite._validate import check_choice, check_int
 
+from .._outdir import to_jsonable, write_json
 from ._registry import SIZES, select_claims
 from ._sgd_claims import reduced_engine_available
 from ._stats import gate
@@ -45,32 +42,6 @@ class _Ctx:
     def progress(self, msg: str) -> None:
         if self._progress is not None:
             self._progress(f"[{time.perf_counter() - self._t0:6.1f} s] claim {self._id}: {msg}")
-
-
-def _jsonable(obj):
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    return str(obj)
-
-
-def _write_json(path: str, obj) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(_jsonable(obj), fh, indent=1, allow_nan=False, ensure_ascii=False)
-    os.replace(tmp, path)
 
 
 def _judge(meas: dict) -> tuple[dict, dict]:
@@ -192,7 +163,7 @@ def verify(
         row["seconds"] = time.perf_counter() - t0
         if out is not None:
             data_path = os.path.join(out, f"claim_{claim.id}.json")
-            _write_json(data_path, {"claim": row, "plot_data": meas.get("plot", {})})
+            write_json(data_path, to_jsonable({"claim": row, "plot_data": meas.get("plot", {})}))
             row["data"] = os.path.basename(data_path)
             if figures:
                 from ._plot import plot_claim
@@ -233,5 +204,5 @@ def verify(
             from ._plot import plot_summary
 
             report["figure"] = os.path.basename(plot_summary(report, out))
-        _write_json(os.path.join(out, "report.json"), report)
+        write_json(os.path.join(out, "report.json"), to_jsonable(report))
     return report
