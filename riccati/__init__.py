@@ -9,6 +9,7 @@ Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise.
 
 import hermite as _hermite  # noqa: F401  (enables float64 for theory)
 
+from ._crossing import first_crossing_index
 from ._haar import sample_initial_overlap
 from ._homogeneous import (
     TIME_UNIT_HOMOGENEOUS,
@@ -57,6 +58,7 @@ __all__ = [
     "ScalingPredictions",
     "escape_factor",
     "eta_for_step_parameter",
+    "first_crossing_index",
     "fit_flow_power_law",
     "fit_power_law",
     "fit_quadratic_flow",

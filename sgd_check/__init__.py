@@ -11,9 +11,9 @@ __all__ = [
     "steps_for_time",
 ]
 
-# Theory-vs-SGD checks (issue 5): comparison, verdicts and reports in _compare, the demo suite in _demo;
-# figures in the public module ``sgd_check.plots``.
-from ._compare import CheckData, Tolerances, check, check_from_dir, compare  # noqa: E402
+# Theory-vs-SGD checks (issue 5): data, statistics, verdict, report and orchestration in the subpackage _check,
+# the demo suite in _demo; figures in the public module ``sgd_check.plots``.
+from ._check import CheckData, Tolerances, check, check_from_dir, compare  # noqa: E402
 from ._demo import run_demo  # noqa: E402
 
 __all__ += ["CheckData", "Tolerances", "check", "check_from_dir", "compare", "run_demo"]

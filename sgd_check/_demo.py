@@ -23,7 +23,8 @@ import dataclasses
 import os
 import time
 
-from ._compare import check, save_report, to_jsonable
+from ._check import check, save_report
+from ._outdir import to_jsonable
 
 __all__ = ["DemoCase", "demo_cases", "run_demo", "eta_for_epsilon"]
 
@@ -189,6 +190,6 @@ def run_demo(
         },
         "seconds": time.perf_counter() - t_start,
     }
-    suite = to_jsonable(suite)
+    suite = to_jsonable(suite, strict=True)
     save_report(os.path.join(out, "report.json"), suite)
     return suite

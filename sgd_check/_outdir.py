@@ -34,6 +34,7 @@ __all__ = [
     "write_text",
     "write_json",
     "write_npz",
+    "to_jsonable",
     "LOCK_NAME",
     "MANIFEST_NAME",
 ]
@@ -119,10 +120,13 @@ def write_text(path: str | os.PathLike, text: str) -> str:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def to_jsonable(obj):
+def to_jsonable(obj, *, strict: bool = False):
     """Recursively turn numpy arrays/scalars, sympy objects, tuples and dataclasses into JSON-ready values.
 
-    Non-finite floats (NaN, ±inf) become ``None`` (JSON ``null``), so the output is always valid JSON.
+    Non-finite floats (NaN, ±inf) become ``None`` (JSON ``null``), so the output is always valid JSON. Tuples become
+    lists and dict keys strings. ``strict=True`` (reports and check data: only numbers, strings, arrays, lists and
+    dicts belong there) accepts nothing else and raises ``TypeError`` naming the type; otherwise dataclasses become
+    dicts of their fields, JAX arrays lists, and anything else its ``str``.
     """
     if obj is None or isinstance(obj, bool | str):
         return obj
@@ -134,11 +138,17 @@ def to_jsonable(obj):
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()] if obj.ndim else to_jsonable(obj.item())
+        return (
+            [to_jsonable(v, strict=strict) for v in obj.tolist()]
+            if obj.ndim
+            else to_jsonable(obj.item(), strict=strict)
+        )
     if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v, strict=strict) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
+        return [to_jsonable(v, strict=strict) for v in obj]
+    if strict:
+        raise TypeError(f"cannot store {type(obj).__name__} in a report")
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.repr}
     if hasattr(obj, "tolist"):  # jax arrays

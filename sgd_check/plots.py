@@ -1,7 +1,7 @@
 """Figures of a theory-vs-SGD check, drawn from a report (``sgd_check.compare``) alone; theory figures and
 overlays of several settings (``sgd_check._theory_plot``) are re-exported here.
 
-No numerics here beyond reshaping: every curve, fit line and anchor is computed in ``_compare`` and stored in
+No numerics here beyond reshaping: every curve, fit line and anchor is computed in ``_check`` and stored in
 the report, so a figure can be re-drawn from ``report.json`` without the raw data. Figures are built on
 ``matplotlib.figure.Figure`` with the Agg canvas (no pyplot state, no display needed).
 

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from sgd_check._compare import compare, load_report, replay_flow
+from sgd_check._check import compare, load_report, replay_flow
 from sgd_check._demo import eta_for_epsilon
 from sgd_check._sim_config import QuadraticSGDConfig, steps_for_time
 from sgd_check._simulate import simulate

@@ -1,4 +1,4 @@
-"""Verdict logic of sgd_check._compare on synthetic curves with known answers (no SGD, no JAX)."""
+"""Verdict logic of sgd_check._check on synthetic curves with known answers (no SGD, no JAX)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,20 @@ import math
 import numpy as np
 import pytest
 
-from sgd_check._compare import (
+from riccati import escape_factor, step_size_parameter
+from sgd_check._check import (
     CheckData,
     Tolerances,
     choose_fit_window,
     compare,
     emergence_times,
-    escape_factor,
     fit_exponent,
     load_report,
     predictions,
     save_report,
-    step_size_parameter,
     t_interval,
-    to_jsonable,
 )
+from sgd_check._outdir import to_jsonable
 
 
 def _teacher(M, beta):

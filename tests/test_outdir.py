@@ -149,7 +149,7 @@ def test_lock_is_exclusive_between_processes(tmp_path):
 
 # ---- item 5 / 8: unusable --out found before any work ----------------------------------------------------------------
 def test_unusable_out_is_refused_before_any_work(run_cli, tmp_path, monkeypatch):
-    import sgd_check._compare as cmp
+    import sgd_check._check.run as cmp
 
     def boom(*a, **k):
         raise AssertionError("the run started")

@@ -17,7 +17,7 @@ from matplotlib.text import Text
 from test_compare import _additive, _teacher, synthetic
 
 from sgd_check import _figstyle
-from sgd_check._compare import CheckData, compare
+from sgd_check._check import CheckData, compare
 from sgd_check.plots import (
     overlay_table,
     plot_emergence,
@@ -278,7 +278,7 @@ def _theory_result(N, *, M=64, beta=0.8, d=10000, n=80):
     risk, _ = _additive(t, a, N, g0)
     T = np.log((1 - g0) / g0) / (2 * a)
     T[N:] = np.nan
-    from sgd_check._compare import choose_fit_window
+    from sgd_check._check import choose_fit_window
 
     floor = float(np.sum(a[N:] ** 2))
     win = choose_fit_window(t, risk, floor) if beta > 0.5 else None

@@ -370,7 +370,7 @@ def test_check_reads_the_flow_state_off_P0_Q0(rng):
     from types import SimpleNamespace
 
     from riccati._homogeneous import homogeneous_state
-    from sgd_check._compare import _homogeneous_start
+    from sgd_check._check.run import _homogeneous_start
 
     W = rng.standard_normal((2, 3, 9))
     res = SimpleNamespace(initial_state={"P0": W[:, :, :2], "Q0": np.einsum("sid,sjd->sij", W, W)})

@@ -135,7 +135,7 @@ _WIDTHS = ("", "_1col", "_2col")  # dashboard names, then the paper style's colu
 
 
 def run(args) -> int:
-    from sgd_check._compare import check, check_from_dir
+    from sgd_check import check, check_from_dir
     from sgd_check._outdir import OutputFolder
 
     if args.from_dir:
