@@ -24,6 +24,7 @@ import numpy as np
 
 from hermite._validate import check_int, check_real, check_width
 
+from ._crossing import first_crossing_index
 from ._haar import as_generator, gaussian_gram_blocks
 from ._teacher import check_times, normalise_teacher
 
@@ -766,12 +767,9 @@ def _solve_explicit(kern: _Kern, a_n, state, t, rtol, atol, max_steps, n_fine):
     r_t, m_t, risk = (np.asarray(x) for x in main)
     q, dq = np.asarray(qd[0]), np.asarray(qd[1])
     em = np.full(M, np.nan)
-    above = q >= 0.5
-    hit = above.any(axis=0)
-    first = np.argmax(above, axis=0)
-    idx = np.nonzero(hit)[0]
-    em[idx[first[idx] == 0]] = fine[0]
-    idx = idx[first[idx] > 0]
+    first = first_crossing_index(q)
+    em[first == 0] = fine[0]
+    idx = np.nonzero(first > 0)[0]
     if idx.size:
         j = first[idx]
         em[idx] = _hermite_root(fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx])

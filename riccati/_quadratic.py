@@ -37,6 +37,7 @@ from scipy.linalg import blas, lapack
 
 from hermite._validate import check_choice, check_int, check_real, check_width
 
+from ._crossing import first_crossing_index
 from ._haar import sample_initial_overlap
 from ._teacher import TIME_LABEL_QUADRATIC, check_times, normalise_teacher, teacher_coefficients
 
@@ -369,14 +370,10 @@ def _emergence(core: _Core, grid_t, grid_g, refine: bool):
     """First up-crossing of G_mm = 1/2: bracket on the grid, linear interpolation of logit G_mm in t (exact for the
     logistic law of docs/theory.md §2), then, if ``refine``, safeguarded Newton with exact values and slopes."""
     M = core.M
-    above = grid_g >= 0.5
-    hit = above.any(axis=0)
-    first = np.argmax(above, axis=0)
+    first = first_crossing_index(grid_g)
     em = np.full(M, np.nan)
-    idx = np.nonzero(hit)[0]
-    at0 = idx[first[idx] == 0]
-    em[at0] = grid_t[0]
-    idx = idx[first[idx] > 0]
+    em[first == 0] = grid_t[0]
+    idx = np.nonzero(first > 0)[0]
     if idx.size == 0:
         return em
     j = first[idx]
