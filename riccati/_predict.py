@@ -15,6 +15,7 @@ import numpy as np
 
 from hermite._validate import check_choice, check_int, check_real
 
+from ._quadratic import width_floor
 from ._teacher import check_times, teacher_coefficients
 
 __all__ = [
@@ -362,8 +363,7 @@ def scaling_predictions(beta: float, M: int, N: int) -> ScalingPredictions:
     beta = check_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0")
     M = check_int("M", M, lo=1)
     N = check_int("N", N, lo=1)
-    a = teacher_coefficients(beta, M)
-    floor = float(np.sum(a[N:] ** 2)) if N < M else 0.0
+    floor = width_floor(teacher_coefficients(beta, M), N)
     phi = N / M
     if beta > 0.5:
         regime = "beta>1/2"

@@ -327,7 +327,7 @@ class OutputFolder:
                 for key in sorted(set(stored) | set(self.params)):
                     if key in _FREE:
                         continue
-                    a, b = stored.get(key, "<absent>"), _jsonable(self.params.get(key, "<absent>"))
+                    a, b = stored.get(key, "<absent>"), to_jsonable(self.params.get(key, "<absent>"))
                     if a != b:
                         raise ValueError(
                             f"`--resume` folder {self.path!r} holds a different configuration: `{key}`={a!r} there but "
@@ -381,7 +381,7 @@ class OutputFolder:
         files = list(dict.fromkeys([*(old.get("files") or []), *self.files]))
         params = self.params or old.get("params") or {}
         doc = {"command": self.command, "status": status, "pid": os.getpid(), "params": params, "files": files}
-        write_json(os.path.join(self.path, MANIFEST_NAME), _jsonable(doc))
+        write_json(os.path.join(self.path, MANIFEST_NAME), to_jsonable(doc))
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -396,7 +396,3 @@ class OutputFolder:
 
 # Parameters that may differ between a run and its resumption.
 _FREE = ("device", "checkpoint_every")
-
-
-def _jsonable(v):
-    return json.loads(json.dumps(v, default=str))

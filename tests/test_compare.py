@@ -10,6 +10,7 @@ import pytest
 
 from riccati import escape_factor, step_size_parameter
 from sgd_check._check import (
+    REPORT_SCHEMA_VERSION,
     CheckData,
     Tolerances,
     choose_fit_window,
@@ -96,6 +97,19 @@ def test_emergence_times_logistic_in_log_time_is_exact_at_symmetric_grid():
     c2 = np.stack([c, np.ones_like(c)])
     got2 = emergence_times(t, c2)
     assert got2.shape == (2, 3) and np.all(got2[1] == t[0])
+
+
+def test_first_crossing_index_brackets_the_first_up_crossing():
+    """riccati.first_crossing_index, the one bracket the flows and `emergence_times` share: the first sample ≥ the
+    level along axis −2; 0 when a curve starts above it, −1 when it never reaches it (NaN counts as below)."""
+    from riccati import first_crossing_index
+
+    c = np.array([[0.1, 0.6, np.nan, 0.2], [0.4, 0.7, np.nan, 0.3], [0.5, 0.2, np.nan, 0.9], [0.9, 0.9, 0.8, 0.1]])
+    assert first_crossing_index(c).tolist() == [2, 0, 3, 2]  # the curve dipping below again keeps its first
+    assert first_crossing_index(c, level=0.95).tolist() == [-1, -1, -1, -1]
+    batch = np.stack([c, 1 - np.nan_to_num(c)])
+    assert first_crossing_index(batch).shape == (2, 4)
+    assert first_crossing_index(batch)[1].tolist() == [0, 2, 0, 0]
 
 
 def test_escape_factor_matches_single_direction_odes():
@@ -314,6 +328,41 @@ def test_check_data_npz_round_trip_gives_the_same_report(good_report, tmp_path):
     assert compare(back) == good_report
     with pytest.raises(FileNotFoundError, match="no saved check data"):
         CheckData.load(tmp_path / "missing.npz")
+
+
+def test_check_data_of_a_newer_schema_is_refused_by_name_and_an_old_one_still_reads(tmp_path):
+    """`check --from-dir` on data of another schema: a file without the `schema` entry (the first format) still
+    reads; one of a newer schema is refused with one line naming the schema it holds and the one this code reads."""
+    d = synthetic(S=2, M=8, N=4, T=20)
+    d.save(tmp_path / "data.npz")
+    with np.load(tmp_path / "data.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["schema"] == REPORT_SCHEMA_VERSION == 1
+    for schema, ok in ((None, True), (1, True), (2, False), ("1", False)):
+        m = {k: v for k, v in meta.items() if k != "schema"} | ({} if schema is None else {"schema": schema})
+        np.savez(tmp_path / "x.npz", **{**arrays, "meta": np.array(json.dumps(m))})
+        if ok:
+            np.testing.assert_array_equal(CheckData.load(tmp_path / "x.npz").sgd_risk, d.sgd_risk)
+        else:
+            with pytest.raises(ValueError, match=f"schema {schema!r}; this shallowlaws reads schema ≤ 1"):
+                CheckData.load(tmp_path / "x.npz")
+
+
+def test_report_sanitiser_is_strict_the_general_one_is_not():
+    """One sanitiser (`_outdir.to_jsonable`): reports use `strict=True` and refuse what does not belong in them."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Cfg:
+        d: int = 3
+
+    assert to_jsonable({"c": Cfg(), 1: (np.int64(2), np.float32(np.inf))}) == {"c": {"d": 3}, "1": [2, None]}
+    assert to_jsonable(np.float64(np.nan), strict=True) is None
+    assert to_jsonable({"a": np.array([[1, 2]]), "b": np.array(True)}, strict=True) == {"a": [[1, 2]], "b": True}
+    for bad in (Cfg(), object(), {"x": [Cfg()]}):
+        with pytest.raises(TypeError, match="cannot store"):
+            to_jsonable(bad, strict=True)
 
 
 def test_single_seed_has_no_noise_band_but_still_judges():

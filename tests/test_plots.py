@@ -238,9 +238,9 @@ def test_titles_separate_sgd_vs_flow_from_flow_vs_theorem(law_report):
 
 
 def test_check_table_names_the_scope(law_report):
-    from sgd_check.cli._check_cmd import format_checks
+    from sgd_check.cli._check_cmd import format_verdict
 
-    text = format_checks(law_report)
+    text = format_verdict(law_report)
     assert "SGD ≈ flow" in text and "flow ≈ d→∞ theorem" in text
 
 

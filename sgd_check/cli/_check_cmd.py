@@ -11,7 +11,7 @@ import os
 from ._common import print_json
 from ._conventions import add_loss_convention, convention_params, eta_in_code_convention
 
-__all__ = ["register", "run", "add_run_arguments", "config_from_args", "format_checks"]
+__all__ = ["register", "run", "add_run_arguments", "config_from_args", "format_verdict"]
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(model: str, args) -> object:
     """Build the frozen simulator config from parsed arguments; missing ones raise one clear ValueError."""
-    from sgd_check._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
+    from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
 
     for name in ("d", "M", "N", "eta"):
         if getattr(args, name) is None:
@@ -109,12 +109,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def format_checks(report: dict) -> str:
-    """A short human-readable table of the verdict's checks."""
+def format_verdict(report: dict) -> str:
+    """A short human-readable table of the verdict's rows (``report["verdict"]["checks"]``) and its outcome."""
     lines = [f"{'check':34s} {'value':>10s} {'tolerance':>10s}  result"]
-    for c in report["verdict"]["checks"]:
-        res = ("pass" if c["pass"] else "FAIL") if c.get("gated", True) else ("info" + ("" if c["pass"] else " (off)"))
-        lines.append(f"{c['name']:34s} {_num(c['value']):>10s} {_num(c['tolerance']):>10s}  {res}")
+    for row in report["verdict"]["checks"]:
+        gated = row.get("gated", True)
+        res = ("pass" if row["pass"] else "FAIL") if gated else ("info" + ("" if row["pass"] else " (off)"))
+        lines.append(f"{row['name']:34s} {_num(row['value']):>10s} {_num(row['tolerance']):>10s}  {res}")
     from sgd_check.plots import verdict_scope
 
     vs = verdict_scope(report)
@@ -170,7 +171,7 @@ def run(args) -> int:
     if args.json:
         print_json(report)
     else:
-        print(format_checks(report))
+        print(format_verdict(report))
         if report.get("comparison", {}).get("note"):
             print(f"note: {report['comparison']['note']}")
         print(f"wrote {os.path.join(out, 'report.json')}, data.npz and figures (risk, staircase, emergence, summary)")
