@@ -266,13 +266,18 @@ class _Paired:
         return (np.isfinite(self.Ts) & np.isfinite(self.Tf)).all(axis=0)
 
     @property
+    def edge_m(self) -> int:
+        """Directions m ≤ max(3, N/2) are well inside the student's width (used when N < M)."""
+        return max(3, self.N // 2)
+
+    @property
     def away_from_edge(self) -> np.ndarray:
         """(M,) directions judged on timing and identity: all when N ≥ M, else m ≤ max(3, N/2). At the width edge
         (m near N) near-degenerate directions compete for the last student slots and SGD noise may pick another
         one of them, or the same one later, at no cost in risk."""
         inside = np.ones(self.M, dtype=bool)
         if self.N < self.M:
-            inside[max(3, self.N // 2) :] = False
+            inside[self.edge_m :] = False
         return inside
 
 
@@ -381,14 +386,14 @@ def _gap(p: _Paired) -> Family:
 
 
 def _emergence(p: _Paired) -> Family:
-    """Emergence time of each direction, SGD vs flow (log-ratio per seed), and whether both learn the same ones."""
+    """Emergence time of each direction, SGD vs flow: the log-ratio per seed, judged at the critical direction."""
     t, tol, M, Ts, Tf = p.t, p.tol, p.M, p.Ts, p.Tf
     fg = geomean(Tf)
     first = float(np.nanmin(fg)) if np.isfinite(fg).any() else math.nan
     display = {"t_min": max(first / 30.0, float(t[t > 0][0])) if np.isfinite(first) else None}
     time_tol = p.allowance("time")
     inside = p.away_from_edge
-    edge_note = f" with m ≤ {max(3, p.N // 2)} (away from the width edge)" if p.N < M else ""
+    edge_note = f" with m ≤ {p.edge_m} (away from the width edge)" if p.N < M else ""
     both = np.isfinite(Ts) & np.isfinite(Tf)
     reached_all = p.learned_by_all
     logratio = np.where(both, np.log(np.where(both, Ts, 1.0) / np.where(both, Tf, 1.0)), np.nan)
@@ -434,27 +439,32 @@ def _emergence(p: _Paired) -> Family:
                 f"{tol.delta_time:g} (noise slows escape by O(ε)), seed band {band:.3g}; {p.noise_why}",
             )
         )
-    # every direction the flow has clearly learned (or clearly not) must be learned (or not) by SGD too. A
-    # direction is "decided" for a seed when the flow crossed 1/2 early enough that SGD, allowed the time
-    # tolerance three times over, could cross before the run ends, or when the flow ends below 1/2 − 0.15.
-    t_end = float(t[-1])
-    flow_final = p.data.flow_dir[p.data.alive][:, -1, :]
-    decided = (np.isfinite(Tf) & (Tf <= t_end / math.exp(3 * time_tol))) | (~np.isfinite(Tf) & (flow_final < 0.35))
-    decided &= inside[None, :]
-    mism = int(np.sum(decided & (np.isfinite(Ts) != np.isfinite(Tf))))
-    rows.append(
-        VerdictRow(
-            "same_directions_learned",
-            mism == 0,
-            mism,
-            0,
-            f"number of (seed, direction) pairs, among the {int(decided.sum())} decided ones, learned (crossing 1/2) "
-            "by only one of SGD and flow; decided: the flow crossed before t_end·exp(−3·time tolerance) or ends "
-            "below 0.35, and (N < M) m ≤ max(3, N/2), away from the width edge where near-degenerate directions "
-            "compete. A different learned set means SGD did not track the flow",
-        )
-    )
     return {"display": display, "emergence": entry}, rows
+
+
+def _same_directions(p: _Paired) -> Family:
+    """Every direction the flow has clearly learned (or clearly not) must be learned (or not) by SGD too.
+
+    A direction is "decided" for a seed when the flow crossed 1/2 early enough that SGD, allowed the time tolerance
+    three times over, could cross before the run ends, or when the flow ends below 1/2 − 0.15."""
+    Ts, Tf = p.Ts, p.Tf
+    t_end = float(p.t[-1])
+    flow_final = p.data.flow_dir[p.data.alive][:, -1, :]
+    early = Tf <= t_end / math.exp(3 * p.allowance("time"))
+    decided = (np.isfinite(Tf) & early) | (~np.isfinite(Tf) & (flow_final < 0.35))
+    decided &= p.away_from_edge[None, :]
+    mism = int(np.sum(decided & (np.isfinite(Ts) != np.isfinite(Tf))))
+    row = VerdictRow(
+        "same_directions_learned",
+        mism == 0,
+        mism,
+        0,
+        f"number of (seed, direction) pairs, among the {int(decided.sum())} decided ones, learned (crossing 1/2) "
+        "by only one of SGD and flow; decided: the flow crossed before t_end·exp(−3·time tolerance) or ends "
+        "below 0.35, and (N < M) m ≤ max(3, N/2), away from the width edge where near-degenerate directions "
+        "compete. A different learned set means SGD did not track the flow",
+    )
+    return {}, [row]
 
 
 def _slope_prediction_tolerance(n_dir: int) -> float:
@@ -471,10 +481,8 @@ def _emergence_slope(p: _Paired) -> Family:
     if p.data.model == "quadratic" and p.N < p.M:
         # the additive law t_m ≈ log(1/g0)/(2ã_m) holds for directions well inside the student's width; near
         # m ≈ N the time is set by the competition for the last slots (gap ã_m − ã_(N+1)), not by ã_m alone
-        slope_set[max(3, p.N // 2) :] = False
-        slope_note = (
-            f"directions m ≤ max(3, N/2) = {max(3, p.N // 2)} learned by every seed (m near N compete for slots)"
-        )
+        slope_set[p.edge_m :] = False
+        slope_note = f"directions m ≤ max(3, N/2) = {p.edge_m} learned by every seed (m near N compete for slots)"
     es = emergence_slope_fit(Ts, Tf, slope_set, beta, tol.level)
     es["selection"] = slope_note
     # the same with each time divided by its seed's initial-overlap factor L(s0) (decoupled law T = L(s0)/ã_m):
@@ -643,7 +651,7 @@ def _plateau(p: _Paired) -> Family:
 
 
 #: The families judged on the live seeds, in report order.
-_FAMILIES = (_run_length, _gap, _emergence, _emergence_slope, _time_exponent, _plateau)
+_FAMILIES = (_run_length, _gap, _emergence, _same_directions, _emergence_slope, _time_exponent, _plateau)
 
 
 # ----------------------------------------------------------------------------------------------------------------
