@@ -12,6 +12,7 @@ from collections.abc import Callable
 import hermite
 
 from . import _homogeneous_claims as hc
+from . import _phase2_claims as pc
 from . import _quadratic_claims as qc
 from . import _sgd_claims as sc
 
@@ -133,6 +134,13 @@ _ETAD_SIZES = {
     "standard": {**_ETAD, "d": [128, 512, 2048, 8192, 32768], "seeds": 32},
     "full": {**_ETAD, "d": [128, 512, 2048, 8192, 32768, 131072], "seeds": 64},
 }
+_PHASE2 = {"c": [1, 4, 16, 64], "c_collapse": 16, "c_law": 4, "d": 1e4, "beta": 1.0, "M_over_N": 2, "K": 2.0}
+_PHASE2_SIZES = {
+    "test": {**_PHASE2, "N": [4, 6, 8], "seeds": 32},
+    "quick": {**_PHASE2, "N": [4, 6, 8, 12], "seeds": 64},
+    "standard": {**_PHASE2, "N": [4, 6, 8, 12, 16], "seeds": 128},
+    "full": {**_PHASE2, "N": [4, 6, 8, 12, 16, 24], "seeds": 256},
+}
 _IE_SIZES = {s: {"n": len(IE_TABLE), "degree": 12} for s in SIZES}
 
 _REDUCED = "not run: needs the exact reduced-state SGD engine (issue 11) to reach the sizes the claim is about"
@@ -251,12 +259,20 @@ CLAIMS: tuple[Claim, ...] = (
         requires="reduced",
     ),
     Claim(
-        "10",
-        "Phase II n′",
-        "the fitted second layer's excess risk over the oracle is a function of n′/N², small once n′ ≳ N²",
-        "quadratic Phase II",
-        {},
-        needs=_NO_EXPERIMENT,
+        "10a",
+        "Phase II n′: collapse in n′/N²",
+        "the fitted second layer's excess risk over the oracle is a function of n′/N² (collapse across N)",
+        "quadratic Phase II (least squares on the exact-flow Phase I state)",
+        _PHASE2_SIZES,
+        pc.claim_10_collapse,
+    ),
+    Claim(
+        "10b",
+        "Phase II n′: the least-squares law",
+        "excess/oracle ≈ p/(n′ − p − 1) with p = N(N+1)/2 → (N²/2)/n′: small once n′ ≳ N²",
+        "quadratic Phase II (least squares on the exact-flow Phase I state)",
+        _PHASE2_SIZES,
+        pc.claim_10_law,
     ),
 )
 
