@@ -193,3 +193,35 @@ def test_cli_exit_status_and_json(run_cli, tmp_path):
     assert rep["verdict"]["pass"] is True and rep["claims"][0]["id"] == "1"
     status, out, err = run_cli("verify", "5b", "--out", tmp_path / "o2", "--quiet")
     assert status == 1 and "NOT RUN" in out  # nothing run is not a pass
+
+
+def test_simulator_phase2_agrees_with_the_dense_least_squares_of_claim_10():
+    """The simulator's Phase II (conjugate gradients on n′ samples drawn in the frame) and claim 10's dense normal
+    equations are two formulations of one least-squares fit: on the same Phase I states (the simulator's own final
+    U) their mean excess/oracle agree within the seed noise (|z| < 4), and both lie near the OLS law."""
+    from sgd_check import QuadraticSGDConfig, simulate
+    from sgd_check.verify._phase2_claims import phase2_excess
+
+    M, N, n = 8, 4, 160
+    cfg = QuadraticSGDConfig(
+        d=40, M=M, N=N, beta=1.0, eta=2e-3, steps=400, seeds=48, n_prime=n, engine="full", dtype="float64", n_log=4
+    )
+    res = simulate(cfg, progress=False)
+    sim = (np.array(res.phase2["risk_fitted"]) - np.array(res.phase2["risk_oracle"])) / np.array(
+        res.phase2["risk_oracle"]
+    )
+    a = cfg.teacher()
+    rng = np.random.default_rng(5)
+    mine = []
+    for U in np.asarray(res.final_state["U"], dtype=np.float64):
+        S = U[:M]
+        lam, V = np.linalg.eigh(np.eye(N) - S.T @ S)
+        C = (V * np.sqrt(np.clip(lam, 0, None))) @ V.T
+        ex, orc = phase2_excess(rng, a, S, C, n)
+        assert orc == pytest.approx(1 - np.sum(((S.T * a) @ S) ** 2), abs=1e-12)
+        mine.append(ex / orc)
+    m1, _, _, s1 = mean_ci(sim)
+    m2, _, _, s2 = mean_ci(mine)
+    assert abs(m1 - m2) / math.hypot(s1, s2) < 4, (m1, s1, m2, s2)
+    p = N * (N + 1) / 2
+    assert 0.5 < m2 / (p / (n - p - 1)) < 2.5  # the same order as the OLS law (κ ≈ 1–1.6 for partial states)
