@@ -56,7 +56,7 @@ def _left(ax, row, pd):
     for c in curves:
         keys = [k for k in c if isinstance(c[k], list | np.ndarray) and k not in ("window",)]
         xk, yk = keys[0], keys[1]
-        lab = ", ".join(f"{k}={c[k]:.3g}" for k in c if k in ("d", "M", "eta"))
+        lab = ", ".join(f"{k}={c[k]:.3g}" for k in c if k in ("d", "M", "N", "eta"))
         x, y = np.asarray(c[xk], dtype=float), np.asarray(c[yk], dtype=float)
         if pd.get("loglog_fit"):
             ax.plot(x, y, lw=1.2, label=lab)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import hermite
 
 from . import _homogeneous_claims as hc
+from . import _phase2_claims as pc
 from . import _quadratic_claims as qc
 from . import _sgd_claims as sc
 
@@ -133,10 +134,22 @@ _ETAD_SIZES = {
     "standard": {**_ETAD, "d": [128, 512, 2048, 8192, 32768], "seeds": 32},
     "full": {**_ETAD, "d": [128, 512, 2048, 8192, 32768, 131072], "seeds": 64},
 }
+_PHASE2 = {"c": [1, 4, 16, 64], "c_collapse": 16, "c_law": 4, "d": 1e4, "beta": 1.0, "M_over_N": 2, "K": 2.0}
+_PHASE2_SIZES = {
+    "test": {**_PHASE2, "N": [4, 6, 8], "seeds": 32},
+    "quick": {**_PHASE2, "N": [4, 6, 8, 12], "seeds": 64},
+    "standard": {**_PHASE2, "N": [4, 6, 8, 12, 16], "seeds": 128},
+    "full": {**_PHASE2, "N": [4, 6, 8, 12, 16, 24], "seeds": 256},
+}
 _IE_SIZES = {s: {"n": len(IE_TABLE), "degree": 12} for s in SIZES}
 
 _REDUCED = "not run: needs the exact reduced-state SGD engine (issue 11) to reach the sizes the claim is about"
-_NO_EXPERIMENT = "not run: no experiment is written for this claim yet (issue 14); it never counts as a pass"
+_NOT_RUN_6 = (
+    "not run: the staged rate needs SGD that continues from a given state with a new η, and simulate() cannot "
+    "(resume requires the same config, there is no initial-state input); at fixed η the sizes quick can afford "
+    "(d = 32) show divergence, not a saturating m (η·d² = 3, 1: all 8 seeds diverge; 0.3: 3 of 8 diverge, the rest "
+    "learn all 4 directions; M = 4, N = 8), and the decoupled regime needs d ≳ 100 at a cost ∝ d³ steps"
+)
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -206,7 +219,7 @@ CLAIMS: tuple[Claim, ...] = (
         "at fixed η the largest learned m saturates; with η_m ≍ ã_m d^(−k/2), L(n) ~ (n/d^(k−1))^((1−2β)/(2β))",
         "homogeneous SGD",
         {},
-        needs=_NO_EXPERIMENT,
+        needs=_NOT_RUN_6,
     ),
     Claim(
         "7",
@@ -251,12 +264,20 @@ CLAIMS: tuple[Claim, ...] = (
         requires="reduced",
     ),
     Claim(
-        "10",
-        "Phase II n′",
-        "the fitted second layer's excess risk over the oracle is a function of n′/N², small once n′ ≳ N²",
-        "quadratic Phase II",
-        {},
-        needs=_NO_EXPERIMENT,
+        "10a",
+        "Phase II n′: collapse in n′/N²",
+        "the fitted second layer's excess risk over the oracle is a function of n′/N² (collapse across N)",
+        "quadratic Phase II (least squares on the exact-flow Phase I state)",
+        _PHASE2_SIZES,
+        pc.claim_10_collapse,
+    ),
+    Claim(
+        "10b",
+        "Phase II n′: the least-squares law",
+        "excess/oracle ≈ p/(n′ − p − 1) with p = N(N+1)/2 → (N²/2)/n′: small once n′ ≳ N²",
+        "quadratic Phase II (least squares on the exact-flow Phase I state)",
+        _PHASE2_SIZES,
+        pc.claim_10_law,
     ),
 )
 
