@@ -396,9 +396,10 @@ class HomogeneousSolution:
 def homogeneous_flow(
     activation,
     a,
-    W0,
-    times,
+    W0=None,
+    times=None,
     *,
+    state=None,
     d: int | None = None,
     method: str = "stiff",
     rtol: float = 1e-10,
@@ -412,12 +413,13 @@ def homogeneous_flow(
 
     - ``method="stiff"`` (default): the weights in a reduced frame, X = [WΘ, Z] ∈ R^{N×(M+N)} (Z: coordinates of
       W's part orthogonal to span(Θ) in an orthonormal basis of its rows, which the flow never leaves), obey
-      dX/dt = −∇L(X) exactly. Integrated by BDF (scipy, orders 1–5, ``rtol``/``atol`` on X) with a Newton matrix
-      built from the per-neuron Hessian blocks ∂²L/∂x_i², which hold the stiffness that appears once neurons
-      align (rates ≈ 4ã_p): cost per unit of log-time, not of time. Because every X is a network, the risk
-      keeps its relative accuracy as it becomes small (a state error ε changes R by O(ε√R), not O(ε)). Values
-      between steps and emergence times (root of max_i m_ip² − ½, bisection) use BDF's interpolating polynomial.
-      Needs r_i > 0 for every neuron.
+      dX/dt = −∇L(X) exactly. Integrated by variable-order BDF (scipy's algorithm, orders 1–5, ``rtol``/``atol``
+      on X; riccati/_homogeneous_stiff.py) whose Newton matrix keeps, per neuron, the scalar part of the Hessian
+      block ∂²L/∂x_i² and its rank-one terms that matter at the current step: the stiffness that appears once
+      neurons align (rates ≈ 4ã_p) costs per unit of log-time, not of time, and a step costs O(N²(M+N)).
+      Because every X is a network, the risk keeps its relative accuracy as it becomes small (a state error ε
+      changes R by O(ε√R), not O(ε)). Values between steps and emergence times (root of max_i m_ip² − ½,
+      bisection) use BDF's interpolating polynomial. Needs r_i > 0 for every neuron.
     - ``method="explicit"``: the closed (r, m, ρ) overlap ODE (module docstring) with diffrax Tsit5 and a PID
       controller, compiled once per activation and shapes; an independent formulation kept as a cross-check.
       Explicit steps are bounded by the stiff rates, so its cost grows ∝ t after alignment, and its risk
@@ -429,10 +431,11 @@ def homogeneous_flow(
         activation: even σ with c_0 = 0: a :func:`hermite.activation` spec (e.g. "h4") or a kernel object with
             ``K``, ``dK``, ``K1``, ``c0`` (e.g. :func:`hermite.kernel`). Others raise ValueError.
         a: teacher coefficients (M,), a_p ≥ 0, normalised to ã.
-        W0: explicit weights (N, d) with teacher directions the first M axes, or a state tuple (r, m, ρ) from
-            :func:`sample_homogeneous_state` / :func:`homogeneous_state`.
-        times: (T,) non-negative, non-decreasing times t = η·steps; the state W0 is taken at times[0].
-        d: ambient dimension, for the predicted emergence times (taken from W0 when W0 is an array).
+        W0: explicit weights (N, d) with teacher directions the first M axes (give W0 or ``state``).
+        times: (T,) non-negative, non-decreasing times t = η·steps (required); the start is taken at times[0].
+        state: the overlap state (r, m, ρ) instead of weights, e.g. from :func:`sample_homogeneous_state` or
+            :func:`homogeneous_state` (cost independent of d).
+        d: ambient dimension, for the predicted emergence times (taken from W0's shape when W0 is given).
         method: "stiff" or "explicit" (above).
         rtol, atol: error tolerances of the step-size control.
 
@@ -441,7 +444,7 @@ def homogeneous_flow(
 
     Examples:
         >>> st = sample_homogeneous_state(0, 100, 2, 2)
-        >>> sol = homogeneous_flow("h4", [1.0, 0.5], st, [0.0, 10.0], d=100)
+        >>> sol = homogeneous_flow("h4", [1.0, 0.5], times=[0.0, 10.0], state=st, d=100)
         >>> sol.overlaps.shape
         (2, 2, 2)
     """
@@ -450,9 +453,23 @@ def homogeneous_flow(
     M = a_n.size
     if method not in ("stiff", "explicit"):
         raise ValueError(f"`method`={method!r}: choose 'stiff' (default) or 'explicit'")
+    if (W0 is None) == (state is None):
+        raise ValueError(
+            "`W0`/`state`: pass exactly one (W0: (N, d) weights; state=(r, m, rho) from sample_homogeneous_state); "
+            f"got {'both' if W0 is not None else 'neither'}"
+        )
+    if times is None:
+        raise TypeError("`times` is required: non-decreasing times t = eta*steps, e.g. np.geomspace(1, 1e4, 40)")
+    if isinstance(W0, tuple) and len(W0) == 3 and np.ndim(W0[0]) == 1 and np.ndim(W0[2]) == 2:
+        raise TypeError("`W0` got a tuple: pass an (r, m, rho) state as state=(r, m, rho), weights as W0")
     X0 = None
-    if isinstance(W0, tuple | list) and len(W0) == 3:
-        r0, m0, rho0 = (np.asarray(x, dtype=np.float64) for x in W0)
+    if state is not None:
+        try:
+            r0, m0, rho0 = (np.asarray(x, dtype=np.float64) for x in state)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                "`state` must be a tuple (r, m, rho) of real arrays; e.g. sample_homogeneous_state(...)"
+            ) from exc
         N = r0.shape[0] if r0.ndim == 1 else -1
         if r0.ndim != 1 or m0.shape != (N, M) or rho0.shape != (N, N):
             raise ValueError(
@@ -484,8 +501,8 @@ def homogeneous_flow(
         r_t, m_t, risk, em, stats = _solve_stiff(kern, a_n, X0, t, rtol, atol, max_steps)
         info = dict(
             stats,
-            solver="BDF (scipy, orders 1-5) on X = [W Theta, Z] (N x (M+N)), Newton matrix from per-neuron "
-            "Hessian blocks, float64",
+            solver="BDF (scipy's algorithm, orders 1-5) on X = [W Theta, Z] (N x (M+N)), Newton matrix from the "
+            "per-neuron Hessian blocks (scalar + kept rank-one terms), float64",
             emergence_method="root of max_i m_ip^2 - 1/2 on BDF's interpolating polynomial (bisection)",
         )
     else:

@@ -66,7 +66,7 @@ def test_overlap_ode_matches_vector_level_flow_on_W():
         np.testing.assert_allclose(sol.norms[k], r, rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(sol.overlaps[k], m, rtol=1e-7, atol=1e-9)
     # the state-tuple input gives the same answer as the explicit weights (same compiled solver)
-    st = homogeneous_flow("h4", a, homogeneous_state(W0, M2), TIMES, d=D6)
+    st = homogeneous_flow("h4", a, times=TIMES, state=homogeneous_state(W0, M2), d=D6)
     np.testing.assert_allclose(st.risk, sol.risk, atol=1e-13)
 
 
@@ -80,7 +80,7 @@ def test_single_neuron_law_h4():
     """One neuron, one direction: s = m² obeys ds/dt = 2kã s^{k/2}(1 − s), k = 4 (docs/theory.md §3)."""
     m0 = 0.1
     ts = np.linspace(0.0, 15.0, 16)
-    sol = homogeneous_flow("h4", [1.0], (np.array([0.3]), np.array([[m0]]), np.eye(1)), ts, d=100)
+    sol = homogeneous_flow("h4", [1.0], times=ts, state=(np.array([0.3]), np.array([[m0]]), np.eye(1)), d=100)
     s = sol.overlaps[:, 0, 0] ** 2
     t_exact = _single_neuron_time(s[1:], m0**2, 1.0)
     np.testing.assert_allclose(t_exact, ts[1:], rtol=1e-7)  # rtol 1e-10 solver; inverse map is well conditioned
@@ -98,7 +98,7 @@ def test_decoupled_neurons_emerge_in_order_of_a_at_exact_times():
     m0 = 0.12
     m = np.array([[m0, 0.0], [0.0, m0], [0.0, 0.0]])
     state = (np.full(N3, 0.01), m, np.eye(N3))
-    sol = homogeneous_flow("h4", a, state, TIMES * 3, d=D6)
+    sol = homogeneous_flow("h4", a, times=TIMES * 3, state=state, d=D6)
     exact = _single_neuron_time(0.5, m0**2, a)
     np.testing.assert_allclose(sol.emergence_times, exact, rtol=1e-6)
     assert sol.emergence_times[0] < sol.emergence_times[1]
@@ -135,12 +135,30 @@ def test_sampled_state_statistics_and_d_independence():
 @pytest.mark.parametrize("spec,match", [("relu", "even"), ("h3", "even"), ("z**2", "c_0")])
 def test_rejects_odd_or_nonzero_mean_activation(spec, match):
     with pytest.raises(ValueError, match=match):
-        homogeneous_flow(spec, [1.0], (np.ones(1), np.zeros((1, 1)), np.eye(1)), [0.0, 1.0])
+        homogeneous_flow(spec, [1.0], times=[0.0, 1.0], state=(np.ones(1), np.zeros((1, 1)), np.eye(1)))
 
 
 def test_bad_weights_shape():
     with pytest.raises(ValueError, match=r"\(N, d\)"):
         homogeneous_flow("h4", [1.0, 0.5, 0.2], np.ones((2, 2)), [0.0, 1.0])
+
+
+def test_weights_and_state_have_their_own_arguments():
+    """Issue 9 item 5: W0 is weights only; the (r, m, ρ) state goes to state=; exactly one of them."""
+    st = (np.full(2, 0.01), np.array([[0.1, 0.0], [0.0, 0.1]]), np.eye(2))
+    W0 = np.eye(2, 6) * 0.1
+    with pytest.raises(ValueError, match="exactly one.*got both"):
+        homogeneous_flow("h4", [1.0, 0.5], W0, [0.0, 1.0], state=st)
+    with pytest.raises(ValueError, match="exactly one.*got neither"):
+        homogeneous_flow("h4", [1.0, 0.5], times=[0.0, 1.0])
+    with pytest.raises(TypeError, match="state="):
+        homogeneous_flow("h4", [1.0, 0.5], st, [0.0, 1.0])
+    with pytest.raises(TypeError, match="`times` is required"):
+        homogeneous_flow("h4", [1.0, 0.5], W0)
+    # the state of W0 gives the same flow as W0 itself
+    a = homogeneous_flow("h4", [1.0, 0.5], W0, [0.0, 1.0])
+    b = homogeneous_flow("h4", [1.0, 0.5], times=[0.0, 1.0], state=homogeneous_state(W0, 2), d=6)
+    np.testing.assert_allclose(b.risk, a.risk, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -233,7 +251,7 @@ def test_stiff_and_explicit_solvers_agree_on_a_small_case():
     np.testing.assert_allclose(st.risk, ex.risk, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(st.emergence_times, ex.emergence_times, rtol=1e-6)
     # the (r, m, ρ) state input builds the same reduced weights (up to a rotation of the orthogonal frame)
-    st2 = homogeneous_flow("h4", a, homogeneous_state(W0, 2), ts, d=D6)
+    st2 = homogeneous_flow("h4", a, times=ts, state=homogeneous_state(W0, 2), d=D6)
     np.testing.assert_allclose(st2.risk, st.risk, rtol=1e-8, atol=1e-12)
 
 
@@ -280,6 +298,6 @@ def test_greedy_emergence_from_initial_overlaps_tracks_the_flow():
     a = riccati.teacher_coefficients(1.0, M)
     state = riccati.sample_homogeneous_state(3, d, M, M)
     pred = greedy_emergence_homogeneous(a, state[1], 4)
-    sol = homogeneous_flow("h4", a, state, [0.0, 3.0 * np.max(pred)], d=d, rtol=1e-8, atol=1e-10)
+    sol = homogeneous_flow("h4", a, times=[0.0, 3.0 * np.max(pred)], state=state, d=d, rtol=1e-8, atol=1e-10)
     assert np.all(np.isfinite(sol.emergence_times))  # 3× the last predicted time reaches every emergence
     np.testing.assert_allclose(sol.emergence_times, pred, rtol=0.08)  # seen: ≤ 4.4%; the s0 = 1/d rule is 2-6x off

@@ -370,7 +370,7 @@ def _run_homogeneous(args):
         )
     horizon.update(t_min=float(t[0]), t_max=float(t[-1]))
     with _Progress("overlap ODE (diffrax; first call compiles)"):
-        sol = riccati.homogeneous_flow(args.activation, a, state, t, d=args.d)
+        sol = riccati.homogeneous_flow(args.activation, a, times=t, state=state, d=args.d)
     floor = float(np.sum(a[args.N :] ** 2))
     sol_view = _HomView(sol, floor)
     predicted = riccati.scaling_predictions(args.beta, args.M, args.N).as_dict()
