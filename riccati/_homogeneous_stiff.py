@@ -55,7 +55,9 @@ class _KernelNP:
         if b2 is not None:
             b2 = np.asarray(b2, dtype=np.float64)
             if np.all(np.abs(b2[1::2]) <= 1e-14 * np.sum(np.abs(b2))):
-                e = b2[0::2]  # K = Σ_k e_k s^k, s = ρ²; K' = ρ Σ_k 2k e_k s^{k−1}; K'' = Σ_k 2k(2k−1) e_k s^{k−1}
+                e = b2[0::2].copy()
+                e[0] = 0.0  # K(0) = c_0² = 0 for this model (validated to 1e-20·K(1)); exact zeros on ρ_ii := 0
+                # K = Σ_k e_k s^k, s = ρ²; K' = ρ Σ_k 2k e_k s^{k−1}; K'' = Σ_k 2k(2k−1) e_k s^{k−1}
                 k = np.arange(e.size)
                 self.mode = "even"
                 self.c = {"K": e, "P": (2 - 2 * k) * e, "Q": (2 * k * e)[1:], "K2": (2 * k * (2 * k - 1) * e)[1:]}
@@ -175,18 +177,21 @@ class ReducedFlow:
     def rhs(self, X):
         a, M = self.a, self.M
         r, nrm, Xb, rho, m = self._parts(X)
-        Pr, dKr = self.ke.pd(rho)  # 2K − ρK', K'
+        Pr, dKr = self.ke.pd(rho)  # 2K − ρK', K' (zero on the diagonal, where ρ was set to 0, for even kernels)
         Pm, dKm = self.ke.pd(m)
-        np.fill_diagonal(Pr, 0.0)
-        np.fill_diagonal(dKr, 0.0)
-        c = 2.0 * self.K1 * r + Pr @ r - Pm @ a
+        if self.ke.mode != "even":
+            np.fill_diagonal(Pr, 0.0)
+            np.fill_diagonal(dKr, 0.0)
+        c = Pr @ r
+        c += 2.0 * self.K1 * r
+        c -= Pm @ a
         dKr *= r[None, :]
         v = dKr @ Xb
         dKm *= a[None, :]
         v[:, :M] -= dKm
-        v *= nrm[:, None]
-        v += c[:, None] * X
-        return np.negative(v, out=v)
+        v *= -nrm[:, None]
+        v -= c[:, None] * X
+        return v
 
     def hessian_parts(self, X):
         """(S, cx, u, Bs, Bt, Xb) of H_i = S_i I + cx_i x̄x̄ᵀ + x̄uᵀ + ux̄ᵀ + Σ_j Bs_ij x̄_jx̄_jᵀ + Σ_p Bt_ip θ_pθ_pᵀ."""
@@ -369,7 +374,7 @@ class BlockBDF:
     """
 
     REFRESH_ITER = 4
-    NEWTON_TOL = 0.03
+    NEWTON_TOL = 0.1
 
     def __init__(self, fun, jac, t0, y0, t_bound, rtol, atol):
         self.fun, self.jac = fun, jac
