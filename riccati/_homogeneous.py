@@ -18,7 +18,6 @@ from typing import Any
 
 import diffrax
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -26,6 +25,7 @@ from hermite._validate import check_int, check_real, check_width
 
 from ._crossing import first_crossing_index
 from ._haar import as_generator, gaussian_gram_blocks
+from ._homogeneous_stiff import ReducedFlow, _KernelNP, kernel_series_b2, solve_stiff
 from ._teacher import check_times, normalise_teacher
 
 __all__ = [
@@ -53,6 +53,7 @@ class _Kern:
     K1: float
     k: int | None  # information exponent
     bk2: float | None  # b_k² (h-basis coefficient squared at the information exponent)
+    b2: np.ndarray | None = None  # K(ρ) = Σ_j b2_j ρ^j when known (numpy right-hand side of the stiff solver)
 
 
 _KERNEL_CACHE: dict[Any, _Kern] = {}
@@ -109,7 +110,7 @@ def _resolve_kernel(activation) -> _Kern:
     if even is None and not np.allclose(Kp, Km, rtol=1e-9, atol=1e-12 * K1):
         raise ValueError(f"`activation`={name!r} is not even (K(-ρ) ≠ K(ρ)); use an even σ such as 'h4'")
     k, bk2 = _exponent_and_bk2(activation, kern)
-    out = _Kern(name=name, K=kern.K, dK=kern.dK, K1=K1, k=k, bk2=bk2)
+    out = _Kern(name=name, K=kern.K, dK=kern.dK, K1=K1, k=k, bk2=bk2, b2=kernel_series_b2(kern))
     if isinstance(activation, str):
         _KERNEL_CACHE[activation] = out
     return out
@@ -313,30 +314,8 @@ def _get_solver(kern: _Kern, rtol: float, atol: float, max_steps: int):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Stiff solver on the weights in a reduced frame (default method)
+# Stiff solver on the weights in a reduced frame (default method; riccati/_homogeneous_stiff.py)
 # ----------------------------------------------------------------------------------------------------------------
-# The flow is the gradient flow dW/dt = −∇_W L of a loss that depends on W only through P = WΘ and C = WWᵀ, so
-# the part of W orthogonal to span(Θ) stays in the span of its initial rows: W = [P, Z]Bᵀ for a fixed orthonormal
-# basis B = [Θ, F] of span(Θ) + row span, and X = [P, Z] ∈ R^{N×(M+N)} obeys the same gradient flow exactly:
-#     dX/dt = −∇_X L(X),   L(X) = ½Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½K(1)Σ_p ã_p²,
-# with r_i = ‖x_i‖², m_ip = x_ip/‖x_i‖ (p < M), ρ_ij = x̄_i·x̄_j. Two reasons to integrate X instead of (r, m, ρ):
-# - every X is a network, so the risk has a zero gradient at a global minimum and a state error ε moves the risk
-#   by O(ε√R) instead of O(ε) (the (r, m, ρ) ODE drifts off the set of consistent states, docs/theory.md §3);
-# - the Jacobian is −∇²L, symmetric, and after alignment its stiff part (rates ≈ 4ã_p) sits in the per-neuron
-#   diagonal blocks ∂²L/∂x_i² (D×D, D = M+N); the blocks between neurons are r_j K'(ρ_ij)-small except for
-#   neurons sharing a direction. BDF (scipy, orders 1–5) with a simplified Newton iteration whose matrix is the
-#   block-diagonal part solves the exact BDF equations (the Newton iteration converges to them; only its rate
-#   depends on the off-diagonal part). Each block is diagonalised once (eigh, it is symmetric), so I − cJ is
-#   inverted for any step size c at the cost of two matrix–vector products, and a block is re-diagonalised only
-#   when its own Hessian has changed.
-#
-# Per-neuron Hessian (ψ(x) = w‖x‖²K(x·ȳ/‖x‖) for a unit ȳ, ρ = x̄·ȳ):
-#   ∇ψ  = w[(2K − ρK')x + ‖x‖K'ȳ]
-#   ∇²ψ = w[(2K − ρK')I − ρ(K' − ρK'')x̄x̄ᵀ + (K' − ρK'')(x̄ȳᵀ + ȳx̄ᵀ) + K''ȳȳᵀ],
-# summed over the other students (w = r_j, ȳ = x̄_j) and minus over the teacher (w = ã_p, ȳ = θ_p), plus the
-# self term ½K(1)‖x‖⁴ (gradient 2K(1)‖x‖²x, Hessian K(1)(2‖x‖²I + 4xxᵀ)).
-
-
 def _reduced_weights_from_array(W: np.ndarray, M: int) -> np.ndarray:
     """X = [WΘ, Z] (N×(M+N)) with Z the coordinates of W's orthogonal part in an orthonormal basis of its rows."""
     N = W.shape[0]
@@ -364,223 +343,13 @@ def _reduced_weights_from_state(r, m, rho) -> np.ndarray:
     return np.sqrt(r)[:, None] * Xb
 
 
-def _reduced_functions(K, dK, K1, N: int, M: int):
-    """Jitted −∇L(X), the per-neuron Hessian ingredients, the risk and the overlaps on X (N×(M+N))."""
-
-    def d2K(x):
-        return jax.jvp(dK, (x,), (jnp.ones_like(x),))[1]
-
-    off = 1.0 - jnp.eye(N)
-
-    def parts(X):
-        r = jnp.sum(X * X, axis=1)
-        nrm = jnp.sqrt(r)
-        Xb = X / nrm[:, None]
-        return r, nrm, Xb, Xb @ Xb.T, Xb[:, :M]
-
-    @jax.jit
-    def rhs(X, a):
-        r, nrm, Xb, rho, m = parts(X)
-        Kr, dKr, Km, dKm = K(rho), dK(rho), K(m), dK(m)
-        c = 2.0 * K1 * r + ((2.0 * Kr - rho * dKr) * off) @ r - (2.0 * Km - m * dKm) @ a
-        v = (dKr * off * r[None, :]) @ Xb
-        v = v.at[:, :M].add(-dKm * a[None, :])
-        return -(c[:, None] * X + nrm[:, None] * v)
-
-    @jax.jit
-    def hess_parts(X, a):
-        r, nrm, Xb, rho, m = parts(X)
-        Kr, dKr, Km, dKm = K(rho), dK(rho), K(m), dK(m)
-        ddKr, ddKm = d2K(rho), d2K(m)
-        S = 2.0 * K1 * r + ((2.0 * Kr - rho * dKr) * off) @ r - (2.0 * Km - m * dKm) @ a
-        cx = 4.0 * K1 * r - (rho * (dKr - rho * ddKr) * off) @ r + (m * (dKm - m * ddKm)) @ a
-        u = ((dKr - rho * ddKr) * off * r[None, :]) @ Xb
-        u = u.at[:, :M].add(-(dKm - m * ddKm) * a[None, :])
-        return S, cx, u, ddKr * off * r[None, :], -ddKm * a[None, :], Xb
-
-    @jax.jit
-    def observe(X, a):
-        r, nrm, Xb, rho, m = parts(X)
-        return r, m, _risk_offdiag(K, K1, a, r, m, rho * off)
-
-    return rhs, hess_parts, observe
-
-
-def _risk_offdiag(K, K1, a, r, m, rho_off):
-    """2L/K(1) with the diagonal K(ρ_ii) = K(1) exactly (ρ_off has a zero diagonal, K(0) = 0 for c_0 = 0)."""
-    L = 0.5 * (r @ (K(rho_off) @ r) + K1 * (r @ r)) - r @ (K(m) @ a) + 0.5 * K1 * jnp.sum(a * a)
-    return 2.0 * L / K1
-
-
-@jax.jit
-def _eig_solve(V, lam, c, b):
-    """(I − c·blockdiag(V Λ Vᵀ))⁻¹ b for b of length N·D."""
-    N, D = lam.shape
-    z = jnp.einsum("nde,nd->ne", V, b.reshape(N, D)) / (1.0 - c * lam)
-    return jnp.einsum("nde,ne->nd", V, z).reshape(-1)
-
-
-class _BlockEig:
-    """c·J for J = blockdiag(V_i Λ_i V_iᵀ); ``I − cJ`` is itself, applied inversely through the eigenbases."""
-
-    def __init__(self, V, lam, c=1.0):
-        self.V, self.lam, self.c = V, lam, c
-
-    def __rmul__(self, c):
-        return _BlockEig(self.V, self.lam, c * self.c)
-
-    def inv_apply(self, b):
-        return np.asarray(_eig_solve(self.V, self.lam, self.c, b))
-
-
-class _Identity:
-    def __sub__(self, cJ):
-        return cJ
-
-
-def _make_block_bdf():
-    from scipy.integrate import BDF
-
-    class BlockBDF(BDF):
-        """scipy BDF whose Newton matrix I − cJ uses a block-diagonal J, kept diagonalised (``_BlockEig``).
-
-        Relies on scipy's BDF internals: ``_validate_jac`` returns (jac, J), the step forms ``self.I − c*J`` and
-        calls ``self.lu`` / ``self.solve_lu`` (scipy ≥ 1.4). tests/test_riccati_homogeneous.py checks the result
-        against the explicit solver and the vector-level flow, so a change there cannot pass silently.
-        """
-
-        def __init__(self, fun, t0, y0, t_bound, blocks, shape, **kw):
-            self._blocks, self._shape = blocks, shape
-            self._H = None
-            self.n_eig = 0
-            super().__init__(fun, t0, y0, t_bound, **kw)
-            self.I = _Identity()
-
-            def lu(A):
-                self.nlu += 1
-                return A
-
-            self.lu, self.solve_lu = lu, lambda A, b: A.inv_apply(b)
-
-        def _validate_jac(self, jac, sparsity):
-            def jac_wrapped(t, y):
-                self.njev += 1
-                H = self._blocks(y)  # (N, D, D) per-neuron Hessians ∂²L/∂x_i²
-                if self._H is None:
-                    redo = np.arange(H.shape[0])
-                    self._lam, self._V = np.empty(H.shape[:2]), np.empty_like(H)
-                else:
-                    dn = np.linalg.norm(H - self._H, axis=(1, 2))
-                    nr = np.linalg.norm(self._H, axis=(1, 2))
-                    redo = np.nonzero(dn > 1e-3 * (nr + 1e-2 * nr.max()))[0]
-                if redo.size:
-                    lam, V = np.linalg.eigh(H[redo])
-                    self._lam[redo], self._V[redo] = -lam, V  # J = −H
-                    self.n_eig += redo.size
-                    if self._H is None:
-                        self._H = H
-                    else:
-                        self._H[redo] = H[redo]
-                return _BlockEig(jnp.asarray(self._V), jnp.asarray(self._lam))
-
-            return jac_wrapped, jac_wrapped(self.t, self.y)
-
-    return BlockBDF
-
-
-_REDUCED: dict[Any, Any] = {}
-
-
-def _reduced_for(kern: _Kern, N: int, M: int):
-    key = (id(kern.K), id(kern.dK), N, M)
-    if key not in _REDUCED:
-        _REDUCED[key] = (_reduced_functions(kern.K, kern.dK, kern.K1, N, M), kern)
-    return _REDUCED[key][0]
-
-
 def _solve_stiff(kern: _Kern, a: np.ndarray, X0: np.ndarray, t: np.ndarray, rtol: float, atol: float, max_steps: int):
-    """Integrate dX/dt = −∇L(X) with block-Newton BDF; observe (r, m, R) at ``t`` and the emergence times.
-
-    Values between steps come from BDF's own interpolating polynomial (same order as the step); an emergence time
-    is the root of max_i m_ip² − ½ on that polynomial inside the step where it first crosses (bisection).
-    """
-    N, D = X0.shape
-    M = a.size
-    rhs, hess_parts, observe = _reduced_for(kern, N, M)
-    aj = jnp.asarray(a)
-
-    def fun(_, y):
-        return np.asarray(rhs(jnp.asarray(y.reshape(N, D)), aj)).reshape(-1)
-
-    def blocks(y):
-        S, cx, u, Bs, Bt, Xb = (np.asarray(v) for v in hess_parts(jnp.asarray(y.reshape(N, D)), aj))
-        H = np.matmul(Xb.T[None, :, :] * Bs[:, None, :], Xb)
-        i = np.arange(M)
-        H[:, i, i] += Bt
-        i = np.arange(D)
-        H[:, i, i] += S[:, None]
-        H += cx[:, None, None] * Xb[:, :, None] * Xb[:, None, :]
-        H += Xb[:, :, None] * u[:, None, :] + u[:, :, None] * Xb[:, None, :]
-        return H
-
-    def qmax(Xs):  # (k, N, D) -> (k, M): max_i m_ip²
-        return np.max(Xs[:, :, :M] ** 2 / np.sum(Xs * Xs, axis=2, keepdims=True), axis=1)
-
-    T = t.size
-    r_t, m_t, risk = np.empty((T, N)), np.empty((T, N, M)), np.empty(T)
-    em = np.full(M, np.nan)
-
-    def save(k, X):
-        r, m, R = observe(jnp.asarray(X), aj)
-        r_t[k], m_t[k], risk[k] = np.asarray(r), np.asarray(m), float(R)
-
-    q_old = qmax(X0[None])[0]
-    em[q_old >= 0.5] = t[0]
-    k = 0
-    while k < T and t[k] <= t[0]:
-        save(k, X0)
-        k += 1
-    stats = {"num_steps": 0, "nfev": 0, "njev": 0, "n_eig": 0}
-    if k == T:
-        return r_t, m_t, risk, em, stats
-    solver = _make_block_bdf()(fun, float(t[0]), X0.reshape(-1), float(t[-1]), blocks, (N, D), rtol=rtol, atol=atol)
-    steps = 0
-    while solver.status == "running":
-        if steps >= max_steps:
-            raise RuntimeError(
-                f"overlap flow (stiff BDF) stopped at t={solver.t:.6g} < {t[-1]:g}: max_steps={max_steps} reached; "
-                "raise max_steps or loosen rtol"
-            )
-        t_old = solver.t
-        msg = solver.step()
-        steps += 1
-        if solver.status == "failed":
-            raise RuntimeError(f"overlap flow (stiff BDF) failed at t={solver.t:.6g}: {msg}; loosen rtol/atol")
-        t_new = solver.t
-        dense = None
-        q_new = qmax(solver.y.reshape(1, N, D))[0]
-        cross = np.nonzero(np.isnan(em) & (q_new >= 0.5))[0]
-        if cross.size:
-            dense = solver.dense_output()
-            lo, hi = np.full(cross.size, t_old), np.full(cross.size, t_new)
-            for _ in range(60):
-                mid = 0.5 * (lo + hi)
-                Xs = dense(mid).T.reshape(cross.size, N, D)
-                above = qmax(Xs)[np.arange(cross.size), cross] >= 0.5
-                lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
-            em[cross] = 0.5 * (lo + hi)
-        while k < T and t[k] <= t_new:
-            if t[k] == t_new:
-                save(k, solver.y.reshape(N, D))
-            else:
-                dense = dense or solver.dense_output()
-                save(k, dense(t[k]).reshape(N, D))
-            k += 1
-    stats.update(num_steps=steps, nfev=int(solver.nfev), njev=int(solver.njev), n_eig=int(solver.n_eig))
-    return r_t, m_t, risk, em, stats
+    """Block-Newton BDF on X (see riccati/_homogeneous_stiff.py): r_t, m_t, risk, emergence times, counters."""
+    flow = ReducedFlow(_KernelNP(kern.K, kern.dK, kern.b2), kern.K1, a)
+    return solve_stiff(flow, X0, t, rtol, atol, max_steps)
 
 
-def _hermite_root(t0, t1, f0, f1, d0, d1):
+def _cubic_interp_root(t0, t1, f0, f1, d0, d1):
     """Root in [t0, t1] of the cubic Hermite interpolant (values f, slopes d; f0 < 0 ≤ f1), by bisection."""
     h = t1 - t0
     lo, hi = np.zeros_like(t0), np.ones_like(t0)
@@ -628,9 +397,10 @@ class HomogeneousSolution:
 def homogeneous_flow(
     activation,
     a,
-    W0,
-    times,
+    W0=None,
+    times=None,
     *,
+    state=None,
     d: int | None = None,
     method: str = "stiff",
     rtol: float = 1e-10,
@@ -644,12 +414,13 @@ def homogeneous_flow(
 
     - ``method="stiff"`` (default): the weights in a reduced frame, X = [WΘ, Z] ∈ R^{N×(M+N)} (Z: coordinates of
       W's part orthogonal to span(Θ) in an orthonormal basis of its rows, which the flow never leaves), obey
-      dX/dt = −∇L(X) exactly. Integrated by BDF (scipy, orders 1–5, ``rtol``/``atol`` on X) with a Newton matrix
-      built from the per-neuron Hessian blocks ∂²L/∂x_i², which hold the stiffness that appears once neurons
-      align (rates ≈ 4ã_p): cost per unit of log-time, not of time. Because every X is a network, the risk
-      keeps its relative accuracy as it becomes small (a state error ε changes R by O(ε√R), not O(ε)). Values
-      between steps and emergence times (root of max_i m_ip² − ½, bisection) use BDF's interpolating polynomial.
-      Needs r_i > 0 for every neuron.
+      dX/dt = −∇L(X) exactly. Integrated by variable-order BDF (scipy's algorithm, orders 1–5, ``rtol``/``atol``
+      on X; riccati/_homogeneous_stiff.py) whose Newton matrix keeps, per neuron, the scalar part of the Hessian
+      block ∂²L/∂x_i² and its rank-one terms that matter at the current step: the stiffness that appears once
+      neurons align (rates ≈ 4ã_p) costs per unit of log-time, not of time, and a step costs O(N²(M+N)).
+      Because every X is a network, the risk keeps its relative accuracy as it becomes small (a state error ε
+      changes R by O(ε√R), not O(ε)). Values between steps and emergence times (root of max_i m_ip² − ½,
+      bisection) use BDF's interpolating polynomial. Needs r_i > 0 for every neuron.
     - ``method="explicit"``: the closed (r, m, ρ) overlap ODE (module docstring) with diffrax Tsit5 and a PID
       controller, compiled once per activation and shapes; an independent formulation kept as a cross-check.
       Explicit steps are bounded by the stiff rates, so its cost grows ∝ t after alignment, and its risk
@@ -661,10 +432,11 @@ def homogeneous_flow(
         activation: even σ with c_0 = 0: a :func:`hermite.activation` spec (e.g. "h4") or a kernel object with
             ``K``, ``dK``, ``K1``, ``c0`` (e.g. :func:`hermite.kernel`). Others raise ValueError.
         a: teacher coefficients (M,), a_p ≥ 0, normalised to ã.
-        W0: explicit weights (N, d) with teacher directions the first M axes, or a state tuple (r, m, ρ) from
-            :func:`sample_homogeneous_state` / :func:`homogeneous_state`.
-        times: (T,) non-negative, non-decreasing times t = η·steps; the state W0 is taken at times[0].
-        d: ambient dimension, for the predicted emergence times (taken from W0 when W0 is an array).
+        W0: explicit weights (N, d) with teacher directions the first M axes (give W0 or ``state``).
+        times: (T,) non-negative, non-decreasing times t = η·steps (required); the start is taken at times[0].
+        state: the overlap state (r, m, ρ) instead of weights, e.g. from :func:`sample_homogeneous_state` or
+            :func:`homogeneous_state` (cost independent of d).
+        d: ambient dimension, for the predicted emergence times (taken from W0's shape when W0 is given).
         method: "stiff" or "explicit" (above).
         rtol, atol: error tolerances of the step-size control.
 
@@ -673,7 +445,7 @@ def homogeneous_flow(
 
     Examples:
         >>> st = sample_homogeneous_state(0, 100, 2, 2)
-        >>> sol = homogeneous_flow("h4", [1.0, 0.5], st, [0.0, 10.0], d=100)
+        >>> sol = homogeneous_flow("h4", [1.0, 0.5], times=[0.0, 10.0], state=st, d=100)
         >>> sol.overlaps.shape
         (2, 2, 2)
     """
@@ -682,9 +454,23 @@ def homogeneous_flow(
     M = a_n.size
     if method not in ("stiff", "explicit"):
         raise ValueError(f"`method`={method!r}: choose 'stiff' (default) or 'explicit'")
+    if (W0 is None) == (state is None):
+        raise ValueError(
+            "`W0`/`state`: pass exactly one (W0: (N, d) weights; state=(r, m, rho) from sample_homogeneous_state); "
+            f"got {'both' if W0 is not None else 'neither'}"
+        )
+    if times is None:
+        raise TypeError("`times` is required: non-decreasing times t = eta*steps, e.g. np.geomspace(1, 1e4, 40)")
+    if isinstance(W0, tuple) and len(W0) == 3 and np.ndim(W0[0]) == 1 and np.ndim(W0[2]) == 2:
+        raise TypeError("`W0` got a tuple: pass an (r, m, rho) state as state=(r, m, rho), weights as W0")
     X0 = None
-    if isinstance(W0, tuple | list) and len(W0) == 3:
-        r0, m0, rho0 = (np.asarray(x, dtype=np.float64) for x in W0)
+    if state is not None:
+        try:
+            r0, m0, rho0 = (np.asarray(x, dtype=np.float64) for x in state)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                "`state` must be a tuple (r, m, rho) of real arrays; e.g. sample_homogeneous_state(...)"
+            ) from exc
         N = r0.shape[0] if r0.ndim == 1 else -1
         if r0.ndim != 1 or m0.shape != (N, M) or rho0.shape != (N, N):
             raise ValueError(
@@ -716,8 +502,8 @@ def homogeneous_flow(
         r_t, m_t, risk, em, stats = _solve_stiff(kern, a_n, X0, t, rtol, atol, max_steps)
         info = dict(
             stats,
-            solver="BDF (scipy, orders 1-5) on X = [W Theta, Z] (N x (M+N)), Newton matrix from per-neuron "
-            "Hessian blocks, float64",
+            solver="BDF (scipy's algorithm, orders 1-5) on X = [W Theta, Z] (N x (M+N)), Newton matrix from the "
+            "per-neuron Hessian blocks (scalar + kept rank-one terms), float64",
             emergence_method="root of max_i m_ip^2 - 1/2 on BDF's interpolating polynomial (bisection)",
         )
     else:
@@ -772,7 +558,9 @@ def _solve_explicit(kern: _Kern, a_n, state, t, rtol, atol, max_steps, n_fine):
     idx = np.nonzero(first > 0)[0]
     if idx.size:
         j = first[idx]
-        em[idx] = _hermite_root(fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx])
+        em[idx] = _cubic_interp_root(
+            fine[j - 1], fine[j], q[j - 1, idx] - 0.5, q[j, idx] - 0.5, dq[j - 1, idx], dq[j, idx]
+        )
     info = {
         "num_steps": int(nsteps),
         "solver": "diffrax Tsit5 + PIDController on the (r, m, rho) overlap ODE, float64",

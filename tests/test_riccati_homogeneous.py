@@ -66,7 +66,7 @@ def test_overlap_ode_matches_vector_level_flow_on_W():
         np.testing.assert_allclose(sol.norms[k], r, rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(sol.overlaps[k], m, rtol=1e-7, atol=1e-9)
     # the state-tuple input gives the same answer as the explicit weights (same compiled solver)
-    st = homogeneous_flow("h4", a, homogeneous_state(W0, M2), TIMES, d=D6)
+    st = homogeneous_flow("h4", a, times=TIMES, state=homogeneous_state(W0, M2), d=D6)
     np.testing.assert_allclose(st.risk, sol.risk, atol=1e-13)
 
 
@@ -80,7 +80,7 @@ def test_single_neuron_law_h4():
     """One neuron, one direction: s = m² obeys ds/dt = 2kã s^{k/2}(1 − s), k = 4 (docs/theory.md §3)."""
     m0 = 0.1
     ts = np.linspace(0.0, 15.0, 16)
-    sol = homogeneous_flow("h4", [1.0], (np.array([0.3]), np.array([[m0]]), np.eye(1)), ts, d=100)
+    sol = homogeneous_flow("h4", [1.0], times=ts, state=(np.array([0.3]), np.array([[m0]]), np.eye(1)), d=100)
     s = sol.overlaps[:, 0, 0] ** 2
     t_exact = _single_neuron_time(s[1:], m0**2, 1.0)
     np.testing.assert_allclose(t_exact, ts[1:], rtol=1e-7)  # rtol 1e-10 solver; inverse map is well conditioned
@@ -98,7 +98,7 @@ def test_decoupled_neurons_emerge_in_order_of_a_at_exact_times():
     m0 = 0.12
     m = np.array([[m0, 0.0], [0.0, m0], [0.0, 0.0]])
     state = (np.full(N3, 0.01), m, np.eye(N3))
-    sol = homogeneous_flow("h4", a, state, TIMES * 3, d=D6)
+    sol = homogeneous_flow("h4", a, times=TIMES * 3, state=state, d=D6)
     exact = _single_neuron_time(0.5, m0**2, a)
     np.testing.assert_allclose(sol.emergence_times, exact, rtol=1e-6)
     assert sol.emergence_times[0] < sol.emergence_times[1]
@@ -135,7 +135,7 @@ def test_sampled_state_statistics_and_d_independence():
 @pytest.mark.parametrize("spec,match", [("relu", "even"), ("h3", "even"), ("z**2", "c_0")])
 def test_rejects_odd_or_nonzero_mean_activation(spec, match):
     with pytest.raises(ValueError, match=match):
-        homogeneous_flow(spec, [1.0], (np.ones(1), np.zeros((1, 1)), np.eye(1)), [0.0, 1.0])
+        homogeneous_flow(spec, [1.0], times=[0.0, 1.0], state=(np.ones(1), np.zeros((1, 1)), np.eye(1)))
 
 
 def test_bad_weights_shape():
@@ -143,35 +143,97 @@ def test_bad_weights_shape():
         homogeneous_flow("h4", [1.0, 0.5, 0.2], np.ones((2, 2)), [0.0, 1.0])
 
 
+def test_weights_and_state_have_their_own_arguments():
+    """Issue 9 item 5: W0 is weights only; the (r, m, ρ) state goes to state=; exactly one of them."""
+    st = (np.full(2, 0.01), np.array([[0.1, 0.0], [0.0, 0.1]]), np.eye(2))
+    W0 = np.eye(2, 6) * 0.1
+    with pytest.raises(ValueError, match="exactly one.*got both"):
+        homogeneous_flow("h4", [1.0, 0.5], W0, [0.0, 1.0], state=st)
+    with pytest.raises(ValueError, match="exactly one.*got neither"):
+        homogeneous_flow("h4", [1.0, 0.5], times=[0.0, 1.0])
+    with pytest.raises(TypeError, match="state="):
+        homogeneous_flow("h4", [1.0, 0.5], st, [0.0, 1.0])
+    with pytest.raises(TypeError, match="`times` is required"):
+        homogeneous_flow("h4", [1.0, 0.5], W0)
+    # the state of W0 gives the same flow as W0 itself
+    a = homogeneous_flow("h4", [1.0, 0.5], W0, [0.0, 1.0])
+    b = homogeneous_flow("h4", [1.0, 0.5], times=[0.0, 1.0], state=homogeneous_state(W0, 2), d=6)
+    np.testing.assert_allclose(b.risk, a.risk, rtol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Stiff solver on the reduced weights X = [WΘ, Z] (issue 10, items 18-19)
 # ---------------------------------------------------------------------------------------------------------------
-def test_reduced_field_and_hessian_blocks_match_autodiff():
-    """−∇L(X) and the per-neuron blocks ∂²L/∂x_i² (analytic) against jax.grad / jax.hessian of L(X)."""
-    from riccati._homogeneous import _reduced_functions
+@pytest.mark.parametrize("numpy_kernel", [True, False], ids=["series-numpy", "jax-kernel"])
+def test_reduced_field_and_hessian_blocks_match_autodiff(numpy_kernel):
+    """−∇L(X) and the per-neuron blocks ∂²L/∂x_i² (analytic, numpy) against jax.grad / jax.hessian of L(X), with
+    the kernel as a numpy polynomial (h4's series) and through hermite's jnp K, K' (fallback for closed forms)."""
+    from riccati._homogeneous_stiff import ReducedFlow, _KernelNP, kernel_series_b2
 
     N, M = 3, 2
     D = M + N
     a = jnp.array([0.8, 0.6])
-    X = jnp.asarray(np.random.default_rng(4).standard_normal((N, D)) * 0.5)
-    rhs, hess_parts, observe = _reduced_functions(H4.K, H4.dK, H4.K1, N, M)
+    X = np.random.default_rng(4).standard_normal((N, D)) * 0.5
+    b2 = kernel_series_b2(H4)
+    np.testing.assert_allclose(b2, [0, 0, 0, 0, 1], atol=1e-15)  # h4: K = ρ⁴
+    flow = ReducedFlow(_KernelNP(H4.K, H4.dK, b2 if numpy_kernel else None), H4.K1, np.asarray(a))
 
     def L(X):
         r = jnp.sum(X * X, axis=1)
         Xb = X / jnp.sqrt(r)[:, None]
         return 0.5 * _risk(H4.K, H4.K1, a, r, Xb[:, :M], Xb @ Xb.T)
 
-    np.testing.assert_allclose(np.asarray(rhs(X, a)), -np.asarray(jax.grad(L)(X)), rtol=1e-12, atol=1e-14)
-    S, cx, u, Bs, Bt, Xb = (np.asarray(v) for v in hess_parts(X, a))
-    Hfull = np.asarray(jax.hessian(L)(X)).reshape(N * D, N * D)
+    np.testing.assert_allclose(flow.rhs(X), -np.asarray(jax.grad(L)(jnp.asarray(X))), rtol=1e-12, atol=1e-14)
+    S, cx, u, Bs, Bt, Xb = flow.hessian_parts(X)
+    Hfull = np.asarray(jax.hessian(L)(jnp.asarray(X))).reshape(N * D, N * D)
     for i in range(N):
         H = S[i] * np.eye(D) + cx[i] * np.outer(Xb[i], Xb[i]) + np.outer(Xb[i], u[i]) + np.outer(u[i], Xb[i])
         H += (Xb.T * Bs[i]) @ Xb
         H[np.arange(M), np.arange(M)] += Bt[i]
         np.testing.assert_allclose(H, Hfull[i * D : (i + 1) * D, i * D : (i + 1) * D], rtol=1e-11, atol=1e-13)
     # the risk from X equals the kernel formula on the overlaps of X
-    r, m, R = observe(X, a)
-    np.testing.assert_allclose(float(R), 2 * float(L(X)), rtol=1e-13)
+    r, m, R = flow.observe(X)
+    np.testing.assert_allclose(float(R), 2 * float(L(jnp.asarray(X))), rtol=1e-13)
+
+
+def test_structured_newton_solve_matches_dense_block_solve():
+    """(I + cH̃)⁻¹ from the kept rank-one terms vs a dense solve with the exact blocks: exact when every term is
+    kept (tiny eps), and otherwise within c‖E_i‖‖A_i⁻¹‖, E the dropped terms (weights ≤ eps·(1/c_ref + S_i)))."""
+    from riccati._homogeneous_stiff import BlockJacobian, ReducedFlow, _KernelNP, kernel_series_b2
+
+    N, M = 5, 4
+    D = M + N
+    rng = np.random.default_rng(7)
+    a = np.array([0.6, 0.5, 0.4, 0.3])
+    X = rng.standard_normal((N, D)) * 0.3
+    X[0, 0] = 2.0  # one neuron nearly aligned: large K'' terms next to small ones
+    flow = ReducedFlow(_KernelNP(H4.K, H4.dK, kernel_series_b2(H4)), H4.K1, a)
+    parts = flow.hessian_parts(X)
+    S, cx, u, Bs, Bt, Xb = parts
+    blocks = []
+    for i in range(N):
+        H = S[i] * np.eye(D) + cx[i] * np.outer(Xb[i], Xb[i]) + np.outer(Xb[i], u[i]) + np.outer(u[i], Xb[i])
+        H += (Xb.T * Bs[i]) @ Xb
+        H[np.arange(M), np.arange(M)] += Bt[i]
+        blocks.append(H)
+    b = rng.standard_normal(N * D)
+    for c in (0.1, 3.0, 50.0):
+        exact = np.concatenate(
+            [np.linalg.solve(np.eye(D) + c * H, bi) for H, bi in zip(blocks, b.reshape(N, D), strict=True)]
+        )
+        full = BlockJacobian(parts, M, eps=1e-300)
+        np.testing.assert_allclose(full.factor(c)(b), exact, rtol=1e-10, atol=1e-12)
+        approx = BlockJacobian(parts, M, eps=0.02)
+        y = approx.factor(c)(b)
+        assert approx.rank < N + M  # something was dropped
+        # y − exact = A⁻¹ c E exact with ‖E_i‖ ≤ τ_i (dropped weights, c_ref = 4c), ‖A_i⁻¹‖ ≤ 1/(s_i − cτ_i)
+        tau = 0.02 * (1 / (4 * c) + np.maximum(S, 0))
+        s_min = np.array([np.abs(np.linalg.eigvalsh(np.eye(D) + c * H)).min() for H in blocks])
+        err = np.linalg.norm((y - exact).reshape(N, D), axis=1) / np.linalg.norm(exact.reshape(N, D), axis=1)
+        ok = s_min > 2 * c * tau
+        assert ok.sum() >= 3
+        assert np.all(err[ok] <= (c * tau / (s_min - c * tau))[ok])
+        assert err.max() > 1e-9  # the dropped terms do change the solve (so the bound is tested, not trivial)
 
 
 def test_stiff_and_explicit_solvers_agree_on_a_small_case():
@@ -189,7 +251,7 @@ def test_stiff_and_explicit_solvers_agree_on_a_small_case():
     np.testing.assert_allclose(st.risk, ex.risk, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(st.emergence_times, ex.emergence_times, rtol=1e-6)
     # the (r, m, ρ) state input builds the same reduced weights (up to a rotation of the orthogonal frame)
-    st2 = homogeneous_flow("h4", a, homogeneous_state(W0, 2), ts, d=D6)
+    st2 = homogeneous_flow("h4", a, times=ts, state=homogeneous_state(W0, 2), d=D6)
     np.testing.assert_allclose(st2.risk, st.risk, rtol=1e-8, atol=1e-12)
 
 
@@ -236,6 +298,6 @@ def test_greedy_emergence_from_initial_overlaps_tracks_the_flow():
     a = riccati.teacher_coefficients(1.0, M)
     state = riccati.sample_homogeneous_state(3, d, M, M)
     pred = greedy_emergence_homogeneous(a, state[1], 4)
-    sol = homogeneous_flow("h4", a, state, [0.0, 3.0 * np.max(pred)], d=d, rtol=1e-8, atol=1e-10)
+    sol = homogeneous_flow("h4", a, times=[0.0, 3.0 * np.max(pred)], state=state, d=d, rtol=1e-8, atol=1e-10)
     assert np.all(np.isfinite(sol.emergence_times))  # 3× the last predicted time reaches every emergence
     np.testing.assert_allclose(sol.emergence_times, pred, rtol=0.08)  # seen: ≤ 4.4%; the s0 = 1/d rule is 2-6x off

@@ -162,7 +162,7 @@ def test_homogeneous_emergence_from_actual_initial_overlaps():
         st = riccati.sample_homogeneous_state(seed, d, 2, 3)  # (N=3, M=2, 16 times): the compiled test shape
         Tn = riccati.predicted_emergence_from_overlaps(a, st[1], 4)
         To = riccati.predicted_emergence_homogeneous(a, d, 4)
-        sol = riccati.homogeneous_flow("h4", a, st, np.linspace(0, 4 * To.max(), 16), d=d)
+        sol = riccati.homogeneous_flow("h4", a, times=np.linspace(0, 4 * To.max(), 16), state=st, d=d)
         ok = np.isfinite(sol.emergence_times)
         new += list(np.log(Tn[ok] / sol.emergence_times[ok]))
         old += list(np.log(To[ok] / sol.emergence_times[ok]))

@@ -89,9 +89,9 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
         ker = hermite.kernel(config.activation)
         params["information_exponent"] = hermite.information_exponent(config.activation)
         params["K1"] = float(ker.K1)
-        sols = [
-            riccati.homogeneous_flow(config.activation, a, _homogeneous_start(res, s), t, d=config.d) for s in range(S)
-        ]
+        starts = [_homogeneous_start(res, s) for s in range(S)]  # W0 array (full engine) or (r, m, ρ) tuple
+        kw = [{"state": x} if isinstance(x, tuple) else {"W0": x} for x in starts]
+        sols = [riccati.homogeneous_flow(config.activation, a, times=t, d=config.d, **k) for k in kw]
         flow_dir = np.stack([np.max(s.overlaps**2, axis=1) for s in sols])
         sgd_dir = np.max(np.asarray(res.overlaps, dtype=np.float64) ** 2, axis=2)
         floor = riccati.width_floor(a, config.N)

@@ -369,8 +369,8 @@ def _run_homogeneous(args):
             else "3× the latest predicted emergence (best-neuron and escape-order rules)"
         )
     horizon.update(t_min=float(t[0]), t_max=float(t[-1]))
-    with _Progress("overlap ODE (diffrax; first call compiles)"):
-        sol = riccati.homogeneous_flow(args.activation, a, state, t, d=args.d)
+    with _Progress("homogeneous flow (stiff BDF on the weights; first call compiles)"):
+        sol = riccati.homogeneous_flow(args.activation, a, times=t, state=state, d=args.d)
     floor = riccati.width_floor(a, args.N)
     sol_view = _HomView(sol, floor)
     predicted = riccati.scaling_predictions(args.beta, args.M, args.N).as_dict()

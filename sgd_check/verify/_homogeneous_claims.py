@@ -31,7 +31,7 @@ def _hom_runs(sz, ctx):
         scale = d ** (k / 2 - 1)
         for s in range(sz["seeds"]):
             st = riccati.sample_homogeneous_state(ctx.seed_for(0, s), int(d), M, N)
-            sol = riccati.homogeneous_flow(act, a, st, tau * scale, d=int(d), rtol=1e-8, atol=1e-10)
+            sol = riccati.homogeneous_flow(act, a, times=tau * scale, state=st, d=int(d), rtol=1e-8, atol=1e-10)
             owner = np.argmax(sol.overlaps[-1] ** 2, axis=0)  # ι(p): the neuron that took direction p
             s0 = st[1][owner, np.arange(M)] ** 2  # (M,) that neuron's initial overlap² with p
             runs.append(
