@@ -157,8 +157,9 @@ def test_cli_exit_status_and_json(run_cli, tmp_path):
 # ---- claim 2 (single-index search phase): real SGD, and its pieces against closed forms ---------------------------
 @pytest.mark.slow
 def test_claim_2_escape_law_and_sharp_transition_on_real_sgd():
-    """h4 (k = 4), η = 0.1·d^(−2), escape counted from overlap² = 2/d: the slope of log n in log d passes k − 1 = 3
-    and fails the wrong k = 6 (slope 5); the descent/escape ratio's slope passes −(k/2 − 1) = −1 and fails 0."""
+    """h4 (k = 4), η = 0.1·d^(−2), escape counted from overlap² = 3/d: the slope of log n in log d passes k − 1 = 3
+    and fails the wrong k = 6 (slope 5); the descent (overlap² 0.2 → 0.8) passes k/2 = 2 samples-exponent and fails
+    k − 1 = 3 (a descent lasting a fixed fraction of the escape)."""
     rep = verify(["2"], size="test", seed=0)
     row = rep["claims"][0]
     assert row["status"] == "run", row["verdict"]["why"]
@@ -166,8 +167,9 @@ def test_claim_2_escape_law_and_sharp_transition_on_real_sgd():
     assert row["control"]["pass"] is False and row["control"]["prediction"] == 5.0
     sharp = row["side"]["sharpness"]
     assert sharp["gate_pass"] and sharp["control"]["pass"] is False, sharp
-    assert sharp["ci"][1] < 0  # the descent is a vanishing fraction of the escape
-    assert all(p["used"] >= 8 and p["censored"] <= 0.1 * p["used"] for p in row["side"]["per_d"])
+    assert sharp["predicted"] == 2.0 and sharp["control"]["prediction"] == 3.0
+    assert sharp["ci"][1] < row["extrapolated"]["ci"][0]  # descent exponent below the escape's: a vanishing fraction
+    assert all(p["used"] >= 8 and p["censored"] + p["diverged"] <= 0.1 * p["used"] for p in row["side"]["per_d"])
     assert row["verdict"]["pass"] is True
 
 
