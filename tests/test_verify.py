@@ -195,6 +195,45 @@ def test_cli_exit_status_and_json(run_cli, tmp_path):
     assert status == 1 and "NOT RUN" in out  # nothing run is not a pass
 
 
+# ---- claim 2 (single-index search phase): real SGD, and its pieces against closed forms ---------------------------
+@pytest.mark.slow
+def test_claim_2_escape_law_and_sharp_transition_on_real_sgd():
+    """h4 (k = 4), η = 0.1·d^(−2), escape counted from overlap² = 3/d: the slope of log n in log d passes k − 1 = 3
+    and fails the wrong k = 6 (slope 5); the descent (overlap² 0.2 → 0.8) passes k/2 = 2 samples-exponent and fails
+    k − 1 = 3 (a descent lasting a fixed fraction of the escape)."""
+    rep = verify(["2"], size="test", seed=0)
+    row = rep["claims"][0]
+    assert row["status"] == "run", row["verdict"]["why"]
+    assert row["verdict"]["gate_pass"], (row["extrapolated"], row["verdict"]["why"])
+    assert row["control"]["pass"] is False and row["control"]["prediction"] == 5.0
+    sharp = row["side"]["sharpness"]
+    assert sharp["gate_pass"] and sharp["control"]["pass"] is False, sharp
+    assert sharp["predicted"] == 2.0 and sharp["control"]["prediction"] == 3.0
+    assert sharp["ci"][1] < row["extrapolated"]["ci"][0]  # descent exponent below the escape's: a vanishing fraction
+    assert all(p["used"] >= 8 and p["censored"] + p["diverged"] <= 0.1 * p["used"] for p in row["side"]["per_d"])
+    assert row["verdict"]["pass"] is True
+
+
+def test_claim_2_flow_time_and_crossing_against_closed_forms():
+    from sgd_check.verify._sgd_claims import _crossing, _flow_time
+
+    # k = 4: ∫ ds/(8 s²(1 − s)) = [−1/s + log(s/(1 − s))]/8 (partial fractions)
+    def exact(a, b):
+        F = lambda s: -1.0 / s + math.log(s / (1.0 - s))  # noqa: E731
+        return (F(b) - F(a)) / 8.0
+
+    for a, b in [(1 / 64, 0.5), (2 / 20, 0.5), (0.2, 0.8)]:
+        assert _flow_time(4, a, b) == pytest.approx(exact(a, b), rel=1e-10)
+    # k = 6: leading order s^(−2)/(k(k−2)) = s^(−2)/24 as s → 0
+    assert _flow_time(6, 1e-4, 0.5) * 24 * 1e-8 == pytest.approx(1.0, rel=1e-3)
+    steps = np.array([0.0, 10.0, 20.0, 40.0])
+    y = np.array([0.0, 0.1, 0.3, 0.7])
+    assert _crossing(steps, y, 0.2) == pytest.approx(15.0)
+    assert _crossing(steps, y, 0.7) == pytest.approx(40.0)
+    assert math.isnan(_crossing(steps, y, 0.9))  # never reached
+    assert math.isnan(_crossing(steps, y + 0.5, 0.4))  # starts above: no crossing from below
+
+
 def test_simulator_phase2_agrees_with_the_dense_least_squares_of_claim_10():
     """The simulator's Phase II (conjugate gradients on n′ samples drawn in the frame) and claim 10's dense normal
     equations are two formulations of one least-squares fit: on the same Phase I states (the simulator's own final

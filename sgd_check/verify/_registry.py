@@ -120,12 +120,26 @@ _GAP_SIZES = {
     "standard": {**_GAP, "eta": [2e-3, 1e-3, 5e-4, 2.5e-4], "seeds": 1024},
     "full": {**_GAP, "eta": [2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4], "seeds": 4096},
 }
-_SEARCH = {"activation": "h4", "k": 4, "delta": 0.5, "horizon": 10.0, "n_log": 200}
+_SEARCH = {
+    "activation": "h4",
+    "k": 4,
+    "delta": 0.1,
+    "level": 3.0,
+    "horizon": 13.0,
+    "select": 6.0,
+    "descent": [0.2, 0.8],
+    "sharp_tol": 0.25,
+    "n_log": 4000,
+    "reduced_from": 96,
+}
 _SEARCH_SIZES = {
-    "test": {**_SEARCH, "d": [16, 24, 32], "seeds": 8},
-    "quick": {**_SEARCH, "d": [32, 48, 64], "seeds": 16},
-    "standard": {**_SEARCH, "d": [32, 64, 128, 256], "seeds": 32},
-    "full": {**_SEARCH, "d": [64, 128, 256, 512, 1024], "seeds": 64},
+    # two sizes: the fit has no degrees of freedom left (normal interval, no χ² inflation); ≈ 20 s idle
+    "test": {**_SEARCH, "d": [20, 32], "seeds": 48},
+    # five sizes: the weighted fit keeps 3 degrees of freedom, so a scatter above the seed errors widens the interval
+    # by t₃ = 3.18, not t₂ = 4.30; 46.6M samples
+    "quick": {**_SEARCH, "d": [24, 28, 32, 36, 40], "seeds": 48},
+    "standard": {**_SEARCH, "d": [24, 28, 32, 40, 48, 56, 64], "seeds": 96},
+    "full": {**_SEARCH, "d": [24, 32, 48, 64, 96, 128], "seeds": 256},
 }
 _ETAD = {"beta": 0.8, "M": 8, "N": 4, "delta": 0.5, "t_factor": 2.0, "n_log": 40}
 _ETAD_SIZES = {
