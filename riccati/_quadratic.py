@@ -180,6 +180,8 @@ class _Core:
 
     def __init__(self, a_sorted: np.ndarray, Y: np.ndarray, method: str):
         self.a = a_sorted
+        self._sqrt_a = np.sqrt(a_sorted)
+        self._work_arrays = None
         M, N = Y.shape
         self.M = M
         # Reduce N > M: only span(Y0ᵀ) ⊂ R^N couples to the teacher; Y0 = L_y Q_yᵀ, keep L_y (M×M).
@@ -273,7 +275,16 @@ class _Core:
             return self._eval_lyapunov(t, slope)
         if self.method == "dual":
             return self._eval_dual(t, slope)
-        return self._eval_basis(self._graded_basis(t), slope)
+        work = self._work()
+        return self._eval_basis(self._graded_basis(t, work=work), slope, work=work[1])
+
+    def _work(self):
+        """Two reused Fortran-order (M, n) work arrays (n = Ne graded, r dual), allocated once per core: fresh
+        arrays of this size cost page faults on every time (measured 2x the whole evaluation at N = 50)."""
+        if self._work_arrays is None:
+            n = self.r if self.method == "dual" else self.Ne
+            self._work_arrays = (np.zeros((self.M, n), order="F"), np.zeros((self.M, n), order="F"))
+        return self._work_arrays
 
     def _eval_dual(self, t: float, slope: bool = False):
         """Complement of the span: span(D_t⁻¹ X0⊥), D_t⁻¹ = diag(1, e^{−ãt}) ≤ 1, so I − G = Q⊥_top Q⊥_topᵀ.
@@ -285,9 +296,11 @@ class _Core:
         a, M, r = self.a, self.M, self.r
         if r == 0:
             return 0.0, np.ones(M), (np.zeros(M) if slope else None)
-        Qt = self._dual_basis(t)[::-1]  # sorted order
+        work = self._work()
+        Qt = self._dual_basis(t, work=work[0])[::-1]  # sorted order
         delta = np.einsum("ij,ij->i", Qt, Qt)  # (I − G)_mm, accurate even when tiny
-        S = np.sqrt(a)[:, None] * Qt
+        np.multiply(Qt, self._sqrt_a[:, None], out=work[1][::-1])
+        S = work[1]  # √Ã Q⊥ in the unsorted row order: P = SᵀS does not depend on the order of the rows
         P = blas.dsyrk(1.0, S, trans=1, lower=1)
         P2 = P * P
         # R = 1 − tr(Ã(I−Δ)Ã(I−Δ)) = 2 Σ ã_m² Δ_mm − tr(ÃΔÃΔ)   (Σ ã² = 1): no cancellation as R → 0
@@ -300,13 +313,13 @@ class _Core:
         gag = a - 2.0 * a * delta + dad
         return risk, g, 2.0 * a * g - 2.0 * gag
 
-    def _dual_basis(self, t: float, householder: bool = False) -> np.ndarray:
+    def _dual_basis(self, t: float, householder: bool = False, work: np.ndarray | None = None) -> np.ndarray:
         """Q⊥_top (M × r, teacher rows by increasing ã): Cholesky of K = L_CᵀL_C + BᵀB, or Householder QR of
         [L_C; B] when ``householder`` or when the Cholesky fails (K singular in floating point)."""
         r = self.r
         E = np.exp(-self.a[::-1] * t)
         E[E < 1e-150] = 0.0  # below round-off relative to the O(1) C-rows; keeps subnormals out of LAPACK
-        B = self.LdT * E[:, None]  # Fortran order (LdT is)
+        B = np.multiply(self.LdT, E[:, None], out=work)  # Fortran order (LdT is); result in ``work`` if given
         if not householder:
             K = blas.dsyrk(1.0, B, trans=1, beta=1.0, c=self.KC, lower=0)
             C, info = lapack.dpotrf(K, lower=0, clean=1, overwrite_a=1)
@@ -317,18 +330,23 @@ class _Core:
         R = _qr_r(Mt, r)
         return sla.solve_triangular(R, top.T, trans="T", lower=False, check_finite=False).T
 
-    def _graded_top(self, t: float) -> np.ndarray:
+    def _graded_top(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
         """A_t = D_t L_y D_N⁻¹ (M × Ne, Fortran order): A_mj = e^{(ã_m − ã_j)t} (L_y)_mj, all |A_mj| ≤ |(L_y)_mj|.
 
         Computed by column blocks J = [j0, j1) whose exponents ã_j t span at most _GRADE_SPAN: A_mJ =
         e^{(ã_m − ã_j0)t} L_mJ e^{(ã_j0 − ã_J)t}, so a block costs (rows) + |J| exponentials instead of rows·|J|.
         Rows whose factor is below e^{−(150 + span)} (every ratio in the block below e^{−150}, i.e. < 1e-65 relative
         to the column's own diagonal entry, far below round-off) are exactly 0: no subnormal numbers reach BLAS.
+        ``out``: optional Fortran-order (M, Ne) work array to fill (reused buffers avoid page faults on fresh memory).
         """
         Ne, L = self.Ne, self.Ly
         x = self.a * t
         negx = self._negx * t
-        A = np.zeros(L.shape, order="F")
+        if out is None:
+            A = np.zeros(L.shape, order="F")
+        else:
+            A = out
+            A.fill(0.0)
         j0 = 0
         while j0 < Ne:
             xr = x[j0]
@@ -343,7 +361,7 @@ class _Core:
             j0 = j1
         return A
 
-    def _graded_basis(self, t: float, householder: bool = False) -> np.ndarray:
+    def _graded_basis(self, t: float, householder: bool = False, work=None) -> np.ndarray:
         """Q_top (M × Ne): teacher rows of an orthonormal basis of span(D_t X0), X0 = [Y0; C^{1/2}] (module docstring).
 
         With X0 V = [L_y; R'] (orthonormal columns) and M_t = D_t X0 V D_N⁻¹, the Gram matrix needs only L_y:
@@ -354,13 +372,14 @@ class _Core:
         triangular solves are invariant under column scaling, so the error in G is ~ε κ², κ the condition number of
         M_t with unit columns; it is ≤ 25 (unscaled) on the BEVW set (docs/theory.md §2.6). A failed Cholesky
         (K singular in floating point, e.g. a zero singular value of Y0 at large t) falls back to Householder QR.
+        ``work``: optional pair of Fortran-order (M, Ne) arrays; the result then lives in ``work[0]``.
         """
         if householder:
             return self._graded_basis_householder(t)
-        A = self._graded_top(t)
+        A = self._graded_top(t, None if work is None else work[0])
         x = self.a * t
         rho = np.sqrt(-np.expm1(-2.0 * x))
-        Ap = A * rho[:, None]
+        Ap = np.multiply(A, rho[:, None], out=None if work is None else work[1])
         K = blas.dsyrk(1.0, Ap, trans=1, lower=0)
         dN = np.exp(-2.0 * x[: self.Ne])
         dN[dN < 1e-300] = 0.0
@@ -384,9 +403,9 @@ class _Core:
         R = _qr_r(Mt, Ne)
         return sla.solve_triangular(R, top.T, trans="T", lower=False, check_finite=False).T
 
-    def _eval_basis(self, Qt: np.ndarray, slope: bool = False):
+    def _eval_basis(self, Qt: np.ndarray, slope: bool = False, work: np.ndarray | None = None):
         a = self.a
-        S = np.sqrt(a)[:, None] * Qt
+        S = np.multiply(Qt, self._sqrt_a[:, None], out=work)
         P = blas.dsyrk(1.0, S, trans=1, lower=1)  # lower triangle of Q_topᵀ Ã Q_top
         P2 = P * P
         risk = 1.0 - float(2.0 * np.sum(P2) - np.trace(P2))
