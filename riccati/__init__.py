@@ -1,7 +1,7 @@
 """Deterministic gradient-flow theory for quadratic and two-homogeneous networks (docs/theory.md §2-§3).
 
 Quadratic model [BEVW25]: exact Riccati flow of the overlap G(t) = ΘᵀUUᵀΘ in canonical time t = 4cτ
-(:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk`, :func:`riccati_ode`).
+(:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk_from_G`, :func:`riccati_ode`).
 Two-homogeneous model [RNWL25]: exact overlap flow in t = η·steps (:func:`homogeneous_flow`,
 :func:`homogeneous_risk`).
 Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise.
@@ -45,8 +45,8 @@ from ._quadratic import (
     QuadraticFlow,
     QuadraticSolution,
     quadratic_flow,
-    quadratic_risk,
-    quadratic_risk_from_overlap,
+    quadratic_risk_from_G,
+    quadratic_risk_from_Y,
     width_floor,
 )
 from ._teacher import TIME_LABEL_HOMOGENEOUS, TIME_LABEL_QUADRATIC, teacher_coefficients
@@ -84,8 +84,8 @@ __all__ = [
     "QuadraticSolution",
     "RiccatiODESolution",
     "quadratic_flow",
-    "quadratic_risk",
-    "quadratic_risk_from_overlap",
+    "quadratic_risk_from_G",
+    "quadratic_risk_from_Y",
     "riccati_ode",
     "sample_initial_overlap",
     "teacher_coefficients",

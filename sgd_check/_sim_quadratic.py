@@ -11,6 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from riccati import quadratic_risk_from_G  # one formula for theory and simulation (jittable)
+
 _HI = lax.Precision.HIGHEST
 _STEP_ANGLE_LIMIT = 1e4  # η²‖g‖²: above this the step turns the span by > 89.4°; treated as divergence
 
@@ -103,16 +105,6 @@ def reorthonormalise(U):
     drift = jnp.sqrt(jnp.sum(E.astype(jnp.float64) ** 2))
     Unew = U - 0.5 * _mm(U, E)
     return Unew, drift
-
-
-def quadratic_risk_from_G(a, G):
-    """Relative risk with the optimal radial part, ``1 − tr(ÃGÃG)`` (docs/theory.md §2). ``a`` (M,), ``G`` (M, M).
-
-    One formula for theory and simulation: this calls ``riccati.quadratic_risk`` (jittable on JAX input).
-    """
-    from riccati import quadratic_risk
-
-    return quadratic_risk(a, G)
 
 
 def observe(Utop, a, c):
