@@ -2,6 +2,7 @@
 
 One tiny simulation (d = 32, M = N = 4, 3 seeds, ε = 0.05) is shared by the module; the simulator reuses its
 compiled chunk for runs that differ only in η or steps, so the CLI runs below cost little beyond SGD itself.
+One tiny two-homogeneous run (d = 16, M = 3, N = 6, 3 seeds) checks that model's honest pass and a missed direction.
 """
 
 from __future__ import annotations
@@ -103,6 +104,29 @@ def test_run_that_misses_the_weakest_direction_fails_naming_it(tiny):
     assert report["verdict"]["pass"] is False and not row["pass"]
     assert row["value"] == 3  # every seed
     assert f"missed direction m = {m}" in row["why"]
+
+
+@pytest.fixture(scope="module")
+def tiny_homogeneous():
+    # two-homogeneous h4 (k = 4), d = 16, M = 3, N = 6, ε = 0.02, 3 seeds: every direction learned by t = 15
+    from sgd_check import HomogeneousSGDConfig, simulate, steps_for_time
+
+    sizes = dict(d=16, M=3, N=6, beta=1.0, activation="h4")
+    cfg = HomogeneousSGDConfig(eta=eta_for_epsilon("homogeneous", sizes, 0.02), steps=1, seeds=3, n_log=60, **sizes)
+    cfg = cfg.replace(steps=steps_for_time(15.0, cfg.time_per_step))
+    return cfg, simulate(cfg, progress=False)
+
+
+def test_homogeneous_run_passes_and_missing_its_weakest_direction_fails(tiny_homogeneous):
+    cfg, res = tiny_homogeneous
+    data = replay_flow(cfg, res)
+    report = compare(data)
+    assert report["verdict"]["pass"] is True, [c for c in report["verdict"]["checks"] if not c["pass"]]
+    assert _checks(report)["emergence_clock"]["pass"]
+    missed = compare(_miss_direction(data, cfg.M))
+    row = _checks(missed)["directions_learned_count"]
+    assert missed["verdict"]["pass"] is False and not row["pass"] and row["value"] >= 1
+    assert f"missed direction m = {cfg.M}" in row["why"]
 
 
 def test_cli_check_writes_outputs_and_from_dir_reproduces(run_cli, tmp_path):

@@ -34,6 +34,11 @@ A gate compares an SGD statistic with the flow statistic of the same seeds. The 
 A step size far too large (ε ≳ 1) gives a gap of order one and the gate fails. In the verdict each row's
 ``value`` is the difference itself and ``tolerance`` the whole bound ``q·SE + κ·ε + δ``.
 
+Two pooled gates judge the clock (every SGD time stretched by one factor, e.g. a run labelled with the wrong η):
+``emergence_clock`` and ``rise_time_ratio`` pool the log-ratios of all judged (seed, direction) pairs, so a 15% error
+is resolved where the worst single direction (``emergence_time_ratio``) cannot; ``directions_learned_count`` fails
+a run that misses a direction the flow learned, the width edge included (:func:`_clock`, :func:`_learned_count`).
+
 Gates of the flow against d → ∞ predictions (time exponent, plateau law) use fixed, stated tolerances; rows with
 ``gated=False`` are reported, not judged.
 """
