@@ -2,10 +2,12 @@
 
 One tiny simulation (d = 32, M = N = 4, 3 seeds, ε = 0.05) is shared by the module; the simulator reuses its
 compiled chunk for runs that differ only in η or steps, so the CLI runs below cost little beyond SGD itself.
+One tiny two-homogeneous run (d = 16, M = 3, N = 6, 3 seeds) checks that model's honest pass and a missed direction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -62,6 +64,69 @@ def test_wrong_time_map_fails(tiny):
     assert report["verdict"]["pass"] is False
     assert not ch["emergence_time_ratio"]["pass"] and not ch["gap_max"]["pass"]
     assert report["comparison"]["emergence"]["ratio_geomean"][0] == pytest.approx(2.0, rel=0.15)
+
+
+@pytest.mark.parametrize("factor", [1.15, 0.85])
+def test_clock_off_by_15_percent_fails(tiny, factor):
+    # the same SGD run judged against a flow whose clock runs 15% fast or slow (a run labelled with η·1.15): every
+    # time is stretched by one factor, below what the worst single direction can resolve with 3 seeds, but the
+    # pooled clock over (seed, direction) pairs sees it in the emergence times and in the rise times alike
+    cfg, res = tiny
+    honest = _checks(compare(replay_flow(cfg, res)))
+    report = compare(replay_flow(cfg, res, time_map_factor=factor))
+    ch = _checks(report)
+    assert report["verdict"]["pass"] is False
+    for name in ("emergence_clock", "rise_time_ratio"):
+        assert honest[name]["pass"] and honest[name]["value"] < 0.05, honest[name]
+        assert not ch[name]["pass"] and ch[name]["value"] > ch[name]["tolerance"], ch[name]
+        assert ch[name]["tolerance"] < abs(np.log(factor))  # the band itself is tighter than the clock error
+    clock = report["comparison"]["clock"]["emergence_clock"]
+    assert clock["ratio"] == pytest.approx(factor, rel=0.05)
+
+
+def _miss_direction(data, m):
+    """``data`` with SGD's direction m held at its initial overlap and its risk drop removed (additive model)."""
+    sd, sr = data.sgd_dir.copy(), data.sgd_risk.copy()
+    g = sd[:, :, m - 1]
+    g0 = g[:, :1]
+    sr += data.a[m - 1] ** 2 * (np.minimum(g, 1) ** 2 - g0**2)
+    sd[:, :, m - 1] = np.broadcast_to(g0, g.shape)
+    return dataclasses.replace(data, sgd_dir=sd, sgd_risk=sr)
+
+
+def test_run_that_misses_the_weakest_direction_fails_naming_it(tiny):
+    cfg, res = tiny
+    data = replay_flow(cfg, res)
+    m = cfg.M  # N = M: the weakest direction is the last one the flow learns
+    assert _checks(compare(data))["directions_learned_count"]["pass"]
+    report = compare(_miss_direction(data, m))
+    row = _checks(report)["directions_learned_count"]
+    assert report["verdict"]["pass"] is False and not row["pass"]
+    assert row["value"] == 3  # every seed
+    assert f"missed direction m = {m}" in row["why"]
+
+
+@pytest.fixture(scope="module")
+def tiny_homogeneous():
+    # two-homogeneous h4 (k = 4), d = 16, M = 3, N = 6, ε = 0.02, 3 seeds: every direction learned by t = 15
+    from sgd_check import HomogeneousSGDConfig, simulate, steps_for_time
+
+    sizes = dict(d=16, M=3, N=6, beta=1.0, activation="h4")
+    cfg = HomogeneousSGDConfig(eta=eta_for_epsilon("homogeneous", sizes, 0.02), steps=1, seeds=3, n_log=60, **sizes)
+    cfg = cfg.replace(steps=steps_for_time(15.0, cfg.time_per_step))
+    return cfg, simulate(cfg, progress=False)
+
+
+def test_homogeneous_run_passes_and_missing_its_weakest_direction_fails(tiny_homogeneous):
+    cfg, res = tiny_homogeneous
+    data = replay_flow(cfg, res)
+    report = compare(data)
+    assert report["verdict"]["pass"] is True, [c for c in report["verdict"]["checks"] if not c["pass"]]
+    assert _checks(report)["emergence_clock"]["pass"]
+    missed = compare(_miss_direction(data, cfg.M))
+    row = _checks(missed)["directions_learned_count"]
+    assert missed["verdict"]["pass"] is False and not row["pass"] and row["value"] >= 1
+    assert f"missed direction m = {cfg.M}" in row["why"]
 
 
 def test_cli_check_writes_outputs_and_from_dir_reproduces(run_cli, tmp_path):

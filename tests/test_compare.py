@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -228,7 +229,16 @@ def test_matching_curves_pass(good_report):
     r = good_report
     assert r["verdict"]["pass"] is True
     ch = _checks(r)
-    for name in ("gap_max", "gap_late", "emergence_time_ratio", "time_exponent_sgd_vs_flow", "no_divergence"):
+    for name in (
+        "gap_max",
+        "gap_late",
+        "emergence_time_ratio",
+        "emergence_clock",
+        "rise_time_ratio",
+        "directions_learned_count",
+        "time_exponent_sgd_vs_flow",
+        "no_divergence",
+    ):
         assert ch[name]["pass"], ch[name]
     # every check states its tolerance and reason
     assert all(c["why"] and c["tolerance"] is not None for c in r["verdict"]["checks"])
@@ -246,6 +256,35 @@ def test_shifted_time_axis_fails_gap_and_emergence():
     assert not ch["gap_max"]["pass"] and ch["gap_max"]["value"] > ch["gap_max"]["tolerance"]
     assert not ch["emergence_time_ratio"]["pass"]
     assert r["comparison"]["emergence"]["ratio_geomean"][0] == pytest.approx(1.3, rel=0.03)
+
+
+def test_clock_off_by_15_percent_fails_the_pooled_clock_gates():
+    # every SGD time stretched by 1.15 (or 0.85): the worst-direction gate's bias allowance κ·ε + δ plus its seed
+    # band leaves room for it; the pooled clock over all (seed, direction) pairs does not
+    for shift in (1.15, 0.85):
+        ch = _checks(compare(synthetic(shift=shift)))
+        for name in ("emergence_clock", "rise_time_ratio"):
+            assert not ch[name]["pass"], ch[name]
+            assert ch[name]["value"] == pytest.approx(abs(math.log(shift)), abs=0.02)
+
+
+def test_missing_the_weakest_learnable_direction_fails_naming_it():
+    # N < M: direction N, the weakest the flow learns, sits at the width edge where same_directions_learned does
+    # not look (near-degenerate edge directions may swap); SGD that never learns it must still fail, by count
+    data = synthetic()
+    N = data.params["N"]
+    sd = data.sgd_dir.copy()
+    sd[:, :, N - 1] = sd[:, :1, N - 1]  # held at its initial overlap
+    report = compare(dataclasses.replace(data, sgd_dir=sd))
+    ch = _checks(report)
+    assert ch["same_directions_learned"]["pass"]  # the edge is excluded there: the gap the issue found
+    assert not ch["directions_learned_count"]["pass"] and report["verdict"]["pass"] is False
+    assert ch["directions_learned_count"]["value"] == data.params["seeds"]
+    assert f"missed direction m = {N}" in ch["directions_learned_count"]["why"]
+    # a swap at the edge (SGD learns direction N + 1 instead of N − 1) keeps the count and passes this gate
+    sd = data.sgd_dir.copy()
+    sd[:, :, [N - 2, N]] = data.sgd_dir[:, :, [N, N - 2]]
+    assert _checks(compare(dataclasses.replace(data, sgd_dir=sd)))["directions_learned_count"]["pass"]
 
 
 def test_biased_risk_fails_late_gap_and_plateau():

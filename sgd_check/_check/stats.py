@@ -25,6 +25,8 @@ __all__ = [
     "late_window",
     "emergence_slope_fit",
     "time_exponent_fit",
+    "rise_times",
+    "pooled_log_ratio",
 ]
 
 #: "Direction learned": its curve reaches 1/2 (docs/theory.md §2-§3).
@@ -62,6 +64,55 @@ def emergence_times(t, curves, *, level: float = LEVEL_LEARNED) -> np.ndarray:
     out = np.where(t0 > 0, logt, t0 + frac * (t1 - t0))
     out = np.where(j == 0, t[0], out)
     return np.where(reached, out, np.nan)
+
+
+def rise_times(t, curves, *, lo: float = 0.25, hi: float = 0.75) -> np.ndarray:
+    """Duration of each emergence: the time the curve takes from ``lo`` to ``hi`` (first crossings, interpolated
+    linearly in log t like :func:`emergence_times`).
+
+    The escape from a small initial overlap is where SGD noise acts most (it sets *when* a direction emerges);
+    the rise itself is driven by the signal, so its duration is a clean measure of the time scale (the clock).
+    Returns (..., M); NaN where the curve starts at or above ``lo`` or never reaches ``hi``.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    c = np.asarray(curves, dtype=np.float64)
+    t_lo = emergence_times(t, c, level=lo)
+    t_hi = emergence_times(t, c, level=hi)
+    starts_below = c[..., 0, :] < lo
+    with np.errstate(invalid="ignore"):
+        return np.where(starts_below & (t_hi > t_lo), t_hi - t_lo, np.nan)
+
+
+def pooled_log_ratio(x, w, level: float) -> dict:
+    """Weighted mean over (seed, direction) pairs of log ratios ``x`` (S, n), weight ``w`` (n,) per direction,
+    with its standard error and Student-t quantile.
+
+    The pooled mean is Σ w_m x_sm / (S Σ w_m). Its standard error is the larger of two estimates: the pair-level
+    (sandwich) one, Σ w² (x − x̄)² / (Σ w)² · n/(n − 1) over the n = S·n_dir pairs (valid when the pairs are
+    independent: each direction escapes on its own noise), and the seed-level one, the standard error over the S
+    per-seed weighted means (valid whatever the correlation between directions of one seed). ``q`` is the
+    two-sided Student-t quantile at ``level`` with n_eff − 1 degrees of freedom, n_eff = (Σ W)²/Σ W² (Kish) over
+    the pairs. Returns ``{"mean", "se", "se_pairs", "se_seeds", "n_pairs", "n_eff", "q"}``; with fewer than 2
+    seeds ``se`` is NaN and ``q`` 0 (no noise estimate).
+    """
+    from scipy import stats
+
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    S, n = x.shape
+    W = np.broadcast_to(w, x.shape).ravel()
+    xs = x.ravel()
+    mean = float(np.sum(W * xs) / np.sum(W))
+    out: dict[str, Any] = {"mean": mean, "n_pairs": int(xs.size), "n_eff": float(np.sum(W) ** 2 / np.sum(W**2))}
+    if S < 2:
+        out.update(se=math.nan, se_pairs=math.nan, se_seeds=math.nan, q=0.0)
+        return out
+    se_pairs = math.sqrt(np.sum(W**2 * (xs - mean) ** 2) / np.sum(W) ** 2 * xs.size / (xs.size - 1))
+    per_seed = (x * w).sum(axis=1) / w.sum()
+    se_seeds = float(per_seed.std(ddof=1) / math.sqrt(S))
+    q = float(stats.t.ppf(0.5 + level / 2, max(out["n_eff"] - 1.0, 1.0)))
+    out.update(se=max(se_pairs, se_seeds), se_pairs=se_pairs, se_seeds=se_seeds, q=q)
+    return out
 
 
 def fit_exponent(t, y, window) -> tuple[float, float, int]:

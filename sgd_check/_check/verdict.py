@@ -34,6 +34,11 @@ A gate compares an SGD statistic with the flow statistic of the same seeds. The 
 A step size far too large (ε ≳ 1) gives a gap of order one and the gate fails. In the verdict each row's
 ``value`` is the difference itself and ``tolerance`` the whole bound ``q·SE + κ·ε + δ``.
 
+Two pooled gates judge the clock (every SGD time stretched by one factor, e.g. a run labelled with the wrong η):
+``emergence_clock`` and ``rise_time_ratio`` pool the log-ratios of all judged (seed, direction) pairs, so a 15% error
+is resolved where the worst single direction (``emergence_time_ratio``) cannot; ``directions_learned_count`` fails
+a run that misses a direction the flow learned, the width edge included (:func:`_clock`, :func:`_learned_count`).
+
 Gates of the flow against d → ∞ predictions (time exponent, plateau law) use fixed, stated tolerances; rows with
 ``gated=False`` are reported, not judged.
 """
@@ -60,6 +65,8 @@ from .stats import (
     emergence_times,
     geomean,
     late_window,
+    pooled_log_ratio,
+    rise_times,
     t_interval,
     t_quantile,
     time_exponent_fit,
@@ -85,6 +92,8 @@ class Tolerances:
     kappa_time : κ for the emergence-time log-ratio |log(T_sgd/T_flow)|.
     kappa_exponent : κ for the difference of fitted time exponents (or emergence slopes).
     delta_gap, delta_time, delta_exponent : the fixed allowances δ (float32, logging-grid resolution).
+    delta_clock : δ of the two pooled clock gates (``emergence_clock``, ``rise_time_ratio``): a mean over every
+        (seed, direction) pair, interpolated on the same grid for SGD and flow, needs less grid allowance.
     late_fraction : the late-time window is t ∈ [late_fraction·t_end, t_end] (at least the last 3 logged points).
     epsilon_cap : the O(ε) allowance uses min(ε, epsilon_cap): the first-order error model holds only for ε ≪ 1,
         so a step size far too large gets no more slack than this and a gap of order one fails.
@@ -97,12 +106,21 @@ class Tolerances:
     delta_gap: float = 0.05
     delta_time: float = 0.05
     delta_exponent: float = 0.05
+    delta_clock: float = 0.02
     late_fraction: float = 0.5
     epsilon_cap: float = 0.25
 
     def __post_init__(self):
         check_real("level", self.level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-        for name in ("kappa_gap", "kappa_time", "kappa_exponent", "delta_gap", "delta_time", "delta_exponent"):
+        for name in (
+            "kappa_gap",
+            "kappa_time",
+            "kappa_exponent",
+            "delta_gap",
+            "delta_time",
+            "delta_exponent",
+            "delta_clock",
+        ):
             check_real(name, getattr(self, name), lo=0.0)
         check_real("late_fraction", self.late_fraction, lo=0.0, hi=1.0, lo_open=True)
         check_real("epsilon_cap", self.epsilon_cap, lo=0.0)
@@ -467,6 +485,108 @@ def _same_directions(p: _Paired) -> Family:
     return {}, [row]
 
 
+def _clock(p: _Paired) -> Family:
+    """The clock: SGD's time scale against the flow's, pooled over every (seed, direction) pair judged.
+
+    A wrong time map, or a run labelled with the wrong η, stretches every time by one factor λ; per seed and per
+    direction that is a shift log λ of the log-ratio, in the emergence time T(1/2) and in the rise time
+    T(3/4) − T(1/4) alike. Pooling the pairs (weights ã_m², the risk each direction carries: strong directions
+    emerge early, with the least accumulated noise and the smallest relative bias) resolves λ far better than the
+    worst single direction does (``emergence_time_ratio``). The escape from a small overlap is where SGD noise
+    acts most, so for a model whose escape is very noisy (homogeneous, k ≥ 3) the rise time is the sharper clock.
+    """
+    tol, M = p.tol, p.M
+    judged = p.learned_by_all & p.away_from_edge
+    a = p.data.a
+    a_ref = float(a[min(p.N, M) - 1])  # ã of ε's slowest signal drift
+    alive = p.data.alive
+    rs = rise_times(p.t, p.data.sgd_dir[alive])
+    rf = rise_times(p.t, p.data.flow_dir[alive])
+    rise_ok = judged & np.all(np.isfinite(rs) & np.isfinite(rf), axis=0)
+    entries: dict[str, Any] = {}
+    rows = []
+    for name, ok, x, what in (
+        ("emergence_clock", judged, lambda: np.log(p.Ts[:, judged] / p.Tf[:, judged]), "log(T_sgd/T_flow), T(1/2)"),
+        (
+            "rise_time_ratio",
+            rise_ok,
+            lambda: np.log(rs[:, rise_ok] / rf[:, rise_ok]),
+            "log(D_sgd/D_flow), rise time D = T(3/4) − T(1/4)",
+        ),
+    ):
+        if ok.sum() < 1 or p.S < 1:
+            continue
+        w = a[ok] ** 2
+        pl = pooled_log_ratio(x(), w, tol.level)
+        # the O(ε) bias of direction m is ε·ã_ref/ã_m relative (ε is set by the slowest signal, ã_ref): its mean
+        bias = tol.kappa_time * p.eps * float(np.sum(w * a_ref / a[ok]) / np.sum(w))
+        band = pl["q"] * pl["se"] if p.S >= 2 else 0.0  # q of the pooled pairs, not the seed-level one
+        bound = band + bias + tol.delta_clock
+        val = abs(pl["mean"])
+        entries[name] = {
+            **pl,
+            "ratio": math.exp(pl["mean"]),
+            "directions": (np.flatnonzero(ok) + 1).tolist(),
+            "weights": "ã_m²",
+            "statistic": what,
+            "bias_allowance": bias,
+        }
+        rows.append(
+            VerdictRow(
+                name,
+                val <= bound,
+                val,
+                bound,
+                f"|pooled {what}| = |log λ|, λ = {math.exp(pl['mean']):.3g} the SGD/flow clock ratio, over "
+                f"{pl['n_pairs']} (seed, direction) pairs, directions m = {entries[name]['directions']} weighted by "
+                f"ã_m² (n_eff = {pl['n_eff']:.3g}) ≤ q·SE + κ·ε·⟨ã_ref/ã_m⟩ + δ = {band:.3g} + {bias:.3g} + "
+                f"{tol.delta_clock:g}; SE the larger of the pair-level ({pl['se_pairs']:.3g}) and seed-level "
+                f"({pl['se_seeds']:.3g}) standard errors, q = {pl['q']:.3g} (Student-t {tol.level:.0%}, n_eff − 1 "
+                f"d.o.f.); a clock off by 15% is |log λ| = 0.14",
+            )
+        )
+    return {"clock": entries}, rows
+
+
+def _learned_count(p: _Paired) -> Family:
+    """Per seed, SGD must learn as many directions as the flow has decided: a run that misses one (the weakest
+    learnable, at the width edge, where ``same_directions_learned`` lets near-degenerate directions swap) fails,
+    naming it.
+
+    Decided as for ``same_directions_learned``: the flow's directions crossed 1/2 before
+    t_early = t_end·exp(−3·time tolerance); SGD's count is taken at t_end. A swap of two edge directions keeps the
+    count and passes. SGD crossing *more* directions than the flow is not judged here: near-degenerate edge
+    directions that share one student slot cross 1/2 transiently under SGD noise (β < 1/2, measured)."""
+    Ts, Tf = p.Ts, p.Tf
+    t_end = float(p.t[-1])
+    t_early = t_end / math.exp(3 * p.allowance("time"))
+    with np.errstate(invalid="ignore"):
+        flow_early = Tf <= t_early
+    sgd_end = np.isfinite(Ts)
+    n_sgd, n_flow = sgd_end.sum(axis=1), flow_early.sum(axis=1)
+    missed = n_sgd < n_flow
+    alive = np.flatnonzero(p.data.alive)
+    notes = []
+    for s in np.flatnonzero(missed):
+        ms = (np.flatnonzero(flow_early[s] & ~sgd_end[s]) + 1).tolist()
+        notes.append(
+            f"seed {alive[s]}: SGD learned {int(n_sgd[s])} directions, the flow {int(n_flow[s])}; missed direction "
+            f"m = {', '.join(map(str, ms))}"
+        )
+    row = VerdictRow(
+        "directions_learned_count",
+        not missed.any(),
+        int(missed.sum()),
+        0,
+        "number of seeds where SGD learned (crossed 1/2) fewer directions by t_end than the flow by "
+        f"t_early = t_end·exp(−3·time tolerance) = {t_early:.3g}; counted over every direction, the width edge "
+        "included (an edge swap keeps the count): a run that misses the weakest learnable direction fails"
+        + ("; " + "; ".join(notes) if notes else ""),
+    )
+    entry = {"sgd_by_t_end": n_sgd, "flow_by_t_early": n_flow, "t_early": t_early, "missed_seeds": alive[missed]}
+    return {"learned_count": entry}, [row]
+
+
 def _slope_prediction_tolerance(n_dir: int) -> float:
     # Finite-size slope errors shrink like 1/sqrt(#directions) at best; 0.15 floor for log corrections.
     return float(0.15 + 0.5 / math.sqrt(n_dir))
@@ -651,7 +771,17 @@ def _plateau(p: _Paired) -> Family:
 
 
 #: The families judged on the live seeds, in report order.
-_FAMILIES = (_run_length, _gap, _emergence, _same_directions, _emergence_slope, _time_exponent, _plateau)
+_FAMILIES = (
+    _run_length,
+    _gap,
+    _emergence,
+    _clock,
+    _same_directions,
+    _learned_count,
+    _emergence_slope,
+    _time_exponent,
+    _plateau,
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------
