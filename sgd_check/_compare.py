@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from hermite._validate import check_choice, check_real
-from riccati._predict import escape_factor, step_size_parameter
+from riccati import escape_factor, step_size_parameter
 
 __all__ = [
     "Tolerances",
@@ -976,7 +976,7 @@ def run_check(
 
     ``config`` is a :class:`QuadraticSGDConfig` or :class:`HomogeneousSGDConfig`. See :func:`replay_flow`.
     """
-    from ._simulate import simulate
+    from ._sim import simulate
 
     check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix="1 is the stated time map")
     return replay_flow(
@@ -998,7 +998,7 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
 
     import hermite
 
-    from ._simulate import config_params
+    from ._sim import config_params
 
     factor = check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix="1 is the stated time map")
     quadratic_flow, homogeneous_flow = _riccati_api()

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, _checkpoint, simulate
+from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, simulate
+from sgd_check._sim import checkpoint as _checkpoint
 
 # One structure per model (compiled once for the module; η, seed and steps are run-time inputs).
 QUAD = dict(d=16, M=3, N=3, beta=1.0, eta=4e-3, steps=700, seeds=3, dtype="float64", phase2="none")
@@ -125,3 +126,37 @@ def test_one_diverging_seed_does_not_stop_the_others():
 def test_bad_config_names_the_argument(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         _q(**kw)
+
+
+@pytest.mark.parametrize("engine", ["full", "reduced"])
+def test_float32_is_the_default_working_dtype_although_hermite_enables_x64(engine):
+    """hermite switches JAX to x64 for the process (documented, hermite.enable_x64); the simulator's float32
+    default comes from its configs' explicit dtypes, not from JAX's default: the state stays float32, the
+    observables (initial overlaps, risks) are float64."""
+    import jax
+
+    assert jax.config.jax_enable_x64
+    for cfg in (
+        QuadraticSGDConfig(**{**QUAD, "dtype": "float32", "steps": 8, "engine": engine}),
+        HomogeneousSGDConfig(**{**HOM, "dtype": "float32", "steps": 8, "engine": engine}),
+    ):
+        assert QuadraticSGDConfig(d=4, M=1, N=1, beta=1.0, eta=1e-3, steps=1).dtype == "float32"  # the default
+        res = simulate(cfg, progress=False)
+        assert [v.dtype for v in res.final_state.values()] == [np.float32], cfg.model
+        assert all(v.dtype == np.float64 for v in res.initial_state.values()), cfg.model
+        assert np.isfinite(res.risk).all()
+
+
+def test_importing_hermite_switches_jax_to_x64_and_nothing_else_needs_to():
+    """The documented side effect, in a fresh process: x64 is off before ``import hermite`` and on after it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax; assert not jax.config.jax_enable_x64; import hermite; assert jax.config.jax_enable_x64; "
+        "import jax.numpy as jnp; print(jnp.zeros(1).dtype)"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "JAX_ENABLE_X64"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "float64"

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, _checkpoint, simulate
-from sgd_check import _sim_homogeneous as hm
-from sgd_check import _sim_quadratic as q
-from sgd_check import _sim_reduced as red
+from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, simulate
+from sgd_check._sim import checkpoint as _checkpoint
+from sgd_check._sim import homogeneous as hm
+from sgd_check._sim import quadratic as q
+from sgd_check._sim import reduced as red
 
 # ----------------------------------------------------------------------------------------------------------------
 # exactness of the frame representation (float64, one step, explicit vectors)

@@ -20,173 +20,38 @@ Layout of one run:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
-import platform
 import time
-from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-import hermite as _hermite  # noqa: F401  (float64 enabled: drift and risks are measured in float64)
+import hermite
 
-from . import _sim_homogeneous as _hom
-from . import _sim_quadratic as _quad
-from . import _sim_reduced as _red
-from ._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, log_schedule
+from .._progress import Progress
+from . import checkpoint
+from . import homogeneous as _hom
+from . import quadratic as _quad
+from . import reduced as _red
+from .chunk import Model, finish_chunk, log_buffer, step_and_log
+from .config import HomogeneousSGDConfig, QuadraticSGDConfig, config_params, log_schedule
+from .result import SimulationResult, assemble_result
 
-__all__ = ["SimulationResult", "simulate"]
+__all__ = ["simulate"]
 
-_DRIFT_LIMIT = 1e-2
+# Risks, overlaps and the Stiefel drift are measured in float64 whatever the working dtype, which needs JAX's x64
+# mode (process-wide; see hermite.enable_x64). The state keeps ``cfg.dtype`` (float32 by default): every array the
+# simulator creates is given its dtype explicitly and never relies on JAX's default.
+hermite.enable_x64()
+
 _GROUP = 16  # steps whose inputs are drawn together (direct path)
-
-
-@dataclasses.dataclass(frozen=True)
-class SimulationResult:
-    """Curves and final state of one ``simulate`` run (S seeds, T logged steps).
-
-    ``steps`` (T,) logged SGD steps (0 first); ``t`` (T,) flow time (``time_unit``: quadratic ``4cη·steps``,
-    homogeneous ``η·steps``); ``risk`` (S, T) relative population risk computed exactly from the state
-    (quadratic: ``1 − tr(ÃGÃG)``, the risk with the optimal radial part; homogeneous: ``2L/K(1)``), NaN at and
-    after a seed's divergence; ``risk_mean``/``risk_std`` (T,) over the seeds that never diverged (NaN if none);
-    ``diverged`` (S,) bool, ``diverged_at`` (S,) step of failure or -1; ``suggested_eta`` (a smaller η, or None);
-    ``G_diag`` (S, T, M) quadratic diagonal overlaps ``G_mm``; ``risk_student`` (S, T) quadratic Phase-I
-    student's own relative risk; ``risk_phase2`` quadratic Phase-II least-squares risk, (S,) at the end or
-    (S, T) at logged steps, or None; ``overlaps`` (S, T, N, M) homogeneous ``m_ip``; ``norms`` (S, T, N)
-    homogeneous ``‖w_i‖²``; ``initial_state`` ``{"Y0": (S, M, N)}`` (``Y0 = U0[:M]`` = ``ΘᵀU0``) or
-    ``{"W0": (S, N, d)}``; ``final_state`` ``{"U": (S, d, N)}`` or ``{"W": (S, N, d)}`` (working dtype);
-    ``stiefel_drift`` (S,) largest ``‖UᵀU − I‖_F`` seen before a re-orthonormalisation
-    (quadratic; 0 for homogeneous); ``samples_per_second`` sample-steps per second of the whole call (seeds ×
-    batch × steps run by this call / ``seconds``, compilation, setup and Phase II included);
-    ``engine_samples_per_second`` the same over the stepping loop alone; ``seconds`` total wall time;
-    ``compile_seconds``; ``phase2`` (quadratic, ``phase2="end"``): ``n_prime``, ``target_excess``, the mean
-    fitted and oracle risks side by side and their ratio, CG iterations, seconds. ``params["engine"]`` names the
-    engine used (``"full"`` or ``"reduced"``; with ``"reduced"`` ``final_state`` holds frame coordinates
-    ``{"X": (S, D, N)}`` or ``{"W_c": (S, N, D)}`` and the homogeneous ``initial_state`` is
-    ``{"P0": (S, N, M), "Q0": (S, N, N)}``, ``P0 = W0Θ``, ``Q0 = W0W0ᵀ``).
-    """
-
-    model: str
-    params: dict
-    time_unit: str
-    steps: np.ndarray
-    t: np.ndarray
-    risk: np.ndarray
-    risk_mean: np.ndarray
-    risk_std: np.ndarray
-    diverged: np.ndarray
-    diverged_at: np.ndarray
-    suggested_eta: float | None
-    initial_state: dict
-    G_diag: np.ndarray | None = None
-    risk_student: np.ndarray | None = None
-    risk_phase2: np.ndarray | None = None
-    overlaps: np.ndarray | None = None
-    norms: np.ndarray | None = None
-    stiefel_drift: np.ndarray | None = None
-    final_state: dict | None = None
-    samples_per_second: float = float("nan")
-    seconds: float = float("nan")
-    compile_seconds: float = float("nan")
-    device: str = ""
-    resumed: bool = False
-    engine_samples_per_second: float = float("nan")
-    phase2: dict | None = None
-
-    def summary(self) -> dict:
-        """A JSON-ready dict: the scalar fields and the per-seed curves (no overlaps or initial states)."""
-        out = {
-            "model": self.model,
-            "params": self.params,
-            "time_unit": self.time_unit,
-            "steps": self.steps.tolist(),
-            "t": self.t.tolist(),
-            "risk": _nan_to_none(self.risk),
-            "risk_mean": _nan_to_none(self.risk_mean),
-            "risk_std": _nan_to_none(self.risk_std),
-            "diverged": self.diverged.tolist(),
-            "diverged_at": self.diverged_at.tolist(),
-            "suggested_eta": self.suggested_eta,
-            "samples_per_second": self.samples_per_second,
-            "seconds": self.seconds,
-            "compile_seconds": self.compile_seconds,
-            "engine_samples_per_second": self.engine_samples_per_second,
-            "device": self.device,
-            "resumed": self.resumed,
-        }
-        if self.phase2 is not None:
-            out["phase2"] = self.phase2
-        if self.risk_student is not None:
-            out["risk_student"] = _nan_to_none(self.risk_student)
-        if self.risk_phase2 is not None:
-            out["risk_phase2"] = _nan_to_none(self.risk_phase2)
-        if self.stiefel_drift is not None:
-            out["stiefel_drift_max"] = float(np.max(self.stiefel_drift))
-        return out
-
-
-def _step_and_log(carry, i, x, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0):
-    """One SGD step of every seed on inputs ``x``, then, if step ``step0 + i + 1`` is logged, the observables and
-    divergence freezing (shared by the full and the reduced engine's chunk loops). Steps ``i ≥ n_active`` are
-    padding: nothing moves. ``carry`` = (params, alive, died_at, ptr, buf); returns the new carry."""
-    params, alive, died_at, ptr, buf = carry
-    active = i < n_active
-    step = step0 + i + 1
-    params, ok = vstep(params, x, alive & active, hp)
-    bad = alive & active & ~ok
-    died_at = jnp.where(bad, step, died_at)
-    alive = alive & ~bad
-
-    def do_log(args):
-        params, alive, died_at, ptr, buf = args
-        obs = vobs(params, obs_keys, step, hp)
-        alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
-        buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
-        return alive, died_at, ptr + 1, buf
-
-    def no_log(args):
-        _, alive, died_at, ptr, buf = args
-        return alive, died_at, ptr, buf
-
-    is_log = active & (i + 1 == log_local[ptr])
-    alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
-    return params, alive, died_at, ptr, buf
-
-
-def _mark_divergence(alive, died_at, risk, step, blowup):
-    """Freeze seeds whose logged risk is NaN/inf or above ``blowup``; record the step where that happened."""
-    blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
-    return alive & ~blown, jnp.where(blown, step, died_at)
-
-
-def _nan_to_none(a):
-    a = np.asarray(a, dtype=np.float64)
-    return (
-        [None if not np.isfinite(v) else float(v) for v in a.ravel()]
-        if a.ndim <= 1
-        else [_nan_to_none(row) for row in a]
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Model adapters: per-seed init / step / observe / reorth, all pure and jittable.
-
-
-@dataclasses.dataclass(frozen=True)
-class _Model:
-    """Per-seed pure functions; ``hp`` carries the run-time hyperparameters (ã, η, c) so that compiled code is
-    reused across runs that differ only in them, in ``seed`` or in ``steps``."""
-
-    init: Callable  # key -> params
-    step: Callable  # (params, X (B, d), live, hp) -> (params, ok)
-    observe: Callable  # (params, key, step, hp) -> dict of arrays
-    reorth: Callable  # params -> (params, drift)
-    initial_state: Callable  # params -> dict of arrays saved for replay
 
 
 def _hyper(cfg) -> dict:
@@ -197,12 +62,12 @@ def _hyper(cfg) -> dict:
     return hp
 
 
-def _build_model(cfg) -> _Model:
+def _build_model(cfg) -> Model:
     dt = jnp.dtype(cfg.dtype)
     if cfg.engine_used == "reduced":
-        from . import _sim_reduced_engine
+        from . import reduced_engine
 
-        return _sim_reduced_engine.build_model(cfg)
+        return reduced_engine.build_model(cfg)
     if isinstance(cfg, QuadraticSGDConfig):
         M = cfg.M
 
@@ -215,18 +80,18 @@ def _build_model(cfg) -> _Model:
                 obs["risk_phase2"] = fit["risk_phase2"]
             return obs
 
-        return _Model(
+        return Model(
             init=lambda k: _quad.haar_stiefel(k, cfg.d, cfg.N, dt),
             step=lambda U, X, live, hp: _quad.stiefel_step(U, X, hp["a"], hp["c"], hp["eta"], live),
             observe=observe,
             reorth=_quad.reorthonormalise,
             initial_state=lambda U: {"Y0": U[: cfg.M].astype(jnp.float64)},
         )
-    sigma, dsigma, K, K1, _, _ = _hom.make_fns(cfg.activation)
-    return _Model(
+    sigma, dsigma, kernel = _hom.make_fns(cfg.activation)
+    return Model(
         init=lambda k: _hom.gaussian_init(k, cfg.d, cfg.N, cfg.init_scale, dt),
         step=lambda W, X, live, hp: _hom.homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live),
-        observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], K, K1),
+        observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], kernel),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=lambda W: {"W0": W.astype(jnp.float64)},
     )
@@ -236,7 +101,7 @@ def _build_model(cfg) -> _Model:
 # Compiled pieces (cached per structural configuration).
 
 
-def _make_chunk(cfg, model: _Model, C: int, Lc: int):
+def _make_chunk(cfg, model: Model, C: int, Lc: int):
     dt = jnp.dtype(cfg.dtype)
     B, d = cfg.batch, cfg.d
     vstep = jax.vmap(model.step, in_axes=(0, 0, 0, None))
@@ -246,14 +111,13 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
     def samples(k, step):
         return jax.random.normal(jax.random.fold_in(k, step), (B, d), dtype=dt)
 
-    def chunk(state, hp, blowup, sample_keys, obs_keys, j, step0, n_active, log_local):
+    def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
-        probe = jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params)
-        buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
+        buf0 = log_buffer(jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params), Lc)
 
         def body(carry, inp):
             i, Xi = inp  # Xi (S, B, d): the inputs of step ``step0 + i + 1``
-            return _step_and_log(carry, i, Xi, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0), None
+            return step_and_log(carry, i, Xi, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0), None
 
         def group(carry, g):
             # the inputs of G consecutive steps in one draw (same per-step keys, so the same numbers as drawing
@@ -264,12 +128,7 @@ def _make_chunk(cfg, model: _Model, C: int, Lc: int):
 
         carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
         (params, alive, died_at, ptr, buf), _ = lax.scan(group, carry0, jnp.arange(C // G, dtype=jnp.int64))
-        params, drift = jax.vmap(model.reorth)(params)
-        drift_max = jnp.maximum(drift_max, drift)
-        lost = alive & ~(drift <= _DRIFT_LIMIT)
-        died_at = jnp.where(lost, step0 + n_active, died_at)
-        alive = alive & ~lost
-        return (params, alive, died_at, drift_max), buf, ptr
+        return finish_chunk(model.reorth, params, alive, died_at, drift_max, step0, n_active), buf, ptr
 
     return chunk
 
@@ -283,17 +142,13 @@ def _use_blocked(cfg) -> bool:
         and cfg.engine_used == "full"
         and cfg.batch == 1
         and cfg.phase2 != "logged"
-        and _BLOCKED_ENABLED
         and cfg.chunk_size % min(_BLOCK, cfg.chunk_size) == 0
     )
 
 
-_BLOCKED_ENABLED = True
-
-
-def _make_chunk_blocked(cfg, model: _Model, C: int, Lc: int):
+def _make_chunk_blocked(cfg, model: Model, C: int, Lc: int):
     """Quadratic, batch 1: the same steps as :func:`_make_chunk` (same inputs, same map), run in blocks of
-    ``k`` steps through ``_sim_quadratic.block_*`` so that the d-dimensional work is matrix-matrix."""
+    ``k`` steps through ``quadratic.block_*`` so that the d-dimensional work is matrix-matrix."""
     dt = jnp.dtype(cfg.dtype)
     d, M, N = cfg.d, cfg.M, cfg.N
     k = min(_BLOCK, C)
@@ -304,12 +159,11 @@ def _make_chunk_blocked(cfg, model: _Model, C: int, Lc: int):
     def samples(key, step):
         return jax.random.normal(jax.random.fold_in(key, step), (1, d), dtype=dt)[0]
 
-    def chunk(state, hp, blowup, sample_keys, obs_keys, j, step0, n_active, log_local):
+    def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
         a, c, eta = hp["a"], hp["c"], hp["eta"]
         c64 = c.astype(jnp.float64)
-        probe = jax.eval_shape(lambda u: vobs_top(u, a, c64), params[:, :M])
-        buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
+        buf0 = log_buffer(jax.eval_shape(lambda u: vobs_top(u, a, c64), params[:, :M]), Lc)
 
         def block(carry, bi):
             U0, alive, died_at, ptr, buf = carry
@@ -321,51 +175,31 @@ def _make_chunk_blocked(cfg, model: _Model, C: int, Lc: int):
             Rt0 = jnp.broadcast_to(jnp.eye(N, dtype=dt), (S, N, N))
             Qt0 = jnp.zeros((S, N, k), dt)
 
+            # inside a block the state is (R̃, Q̃); U is rebuilt from it only at logged steps (its first M rows)
+            def bstep(RQ, jj, live, hp):
+                Rt, Qt, ok = vstep(*RQ, Z[:, jj], Gam[:, :, jj], y[:, jj], jj, c, eta, live)
+                return (Rt, Qt), ok
+
+            def bobs(RQ, keys, step, hp):
+                return vobs_top(jax.vmap(_quad.block_top)(U0[:, :M], X[:, :, :M], *RQ), a, c64)
+
             def inner(carry, jj):
-                Rt, Qt, alive, died_at, ptr, buf = carry
-                i = bi * k + jj  # index within the chunk
-                active = i < n_active
-                step = step0 + i + 1
-                Rt, Qt, ok = vstep(Rt, Qt, Z[:, jj], Gam[:, :, jj], y[:, jj], jj, c, eta, alive & active)
-                bad = alive & active & ~ok
-                died_at = jnp.where(bad, step, died_at)
-                alive = alive & ~bad
+                args = (bstep, bobs, obs_keys, hp, blowup, log_local, n_active, step0)
+                return step_and_log(carry, bi * k + jj, jj, *args), None
 
-                def do_log(args):
-                    Rt, Qt, alive, died_at, ptr, buf = args
-                    Utop = jax.vmap(_quad.block_top)(U0[:, :M], X[:, :, :M], Rt, Qt)
-                    obs = vobs_top(Utop, a, c64)
-                    alive, died_at = _mark_divergence(alive, died_at, obs["risk"], step, blowup)
-                    buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
-                    return alive, died_at, ptr + 1, buf
-
-                def no_log(args):
-                    _, _, alive, died_at, ptr, buf = args
-                    return alive, died_at, ptr, buf
-
-                is_log = active & (i + 1 == log_local[ptr])
-                alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (Rt, Qt, alive, died_at, ptr, buf))
-                return (Rt, Qt, alive, died_at, ptr, buf), None
-
-            (Rt, Qt, alive, died_at, ptr, buf), _ = lax.scan(
-                inner, (Rt0, Qt0, alive, died_at, ptr, buf), jnp.arange(k, dtype=jnp.int64)
-            )
+            carry = ((Rt0, Qt0), alive, died_at, ptr, buf)
+            ((Rt, Qt), alive, died_at, ptr, buf), _ = lax.scan(inner, carry, jnp.arange(k, dtype=jnp.int64))
             U = jax.vmap(_quad.block_end)(U0, X, Rt, Qt)
             return (U, alive, died_at, ptr, buf), None
 
         carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
         (params, alive, died_at, ptr, buf), _ = lax.scan(block, carry0, jnp.arange(nb, dtype=jnp.int64))
-        params, drift = jax.vmap(model.reorth)(params)
-        drift_max = jnp.maximum(drift_max, drift)
-        lost = alive & ~(drift <= _DRIFT_LIMIT)
-        died_at = jnp.where(lost, step0 + n_active, died_at)
-        alive = alive & ~lost
-        return (params, alive, died_at, drift_max), buf, ptr
+        return finish_chunk(model.reorth, params, alive, died_at, drift_max, step0, n_active), buf, ptr
 
     return chunk
 
 
-def _make_setup(model: _Model):
+def _make_setup(model: Model):
     vobs = jax.vmap(model.observe, in_axes=(0, 0, None, None))
 
     def setup(seed, S_range, hp):
@@ -400,17 +234,13 @@ def _structural_key(cfg, Lc: int):
         cfg.chunk_size,
         Lc,
         getattr(cfg, "phase2", None) == "logged",
-        getattr(cfg, "n_prime", None) if _logged2(cfg) else None,
+        getattr(cfg, "n_prime", None) if getattr(cfg, "phase2", None) == "logged" else None,
         getattr(cfg, "init_scale", None),
         act_key,
         str(jax.config.jax_default_device),
         _use_blocked(cfg),
         cfg.engine_used,
     )
-
-
-def _logged2(cfg) -> bool:
-    return getattr(cfg, "phase2", None) == "logged"
 
 
 _FINAL_CACHE: dict = {}
@@ -447,7 +277,7 @@ def _compiled(cfg, Lc: int, example_args):
     tc = time.perf_counter()
     maker = _make_chunk_blocked if _use_blocked(cfg) else _make_chunk
     if cfg.engine_used == "reduced":
-        from ._sim_reduced_engine import make_chunk as maker
+        from .reduced_engine import make_chunk as maker
     chunk = maker(cfg, model, cfg.chunk_size, Lc)
     compiled = jax.jit(chunk).lower(*example_args(model)).compile()
     compile_seconds = time.perf_counter() - tc
@@ -472,21 +302,6 @@ def _device_for(name: str):
     if not devs:
         raise ValueError(f"`device`={name!r} is not available (JAX sees {jax.devices()}); use --device auto or cpu")
     return devs[0]
-
-
-def config_params(cfg) -> dict:
-    """The configuration as a JSON-ready dict (resolved defaults included: c, n_prime, chunk size)."""
-    out = {}
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        if f.name == "activation" and not isinstance(v, str | int | float):
-            v = getattr(v, "name", None) or repr(v)
-        out[f.name] = v
-    out["chunk"] = cfg.chunk_size
-    out["engine"] = cfg.engine_used  # the engine that ran (``auto`` resolved)
-    out["model"] = cfg.model
-    out["time_per_step"] = cfg.time_per_step
-    return out
 
 
 def simulate(config, *, out=None, resume: bool = False, progress: bool = True) -> SimulationResult:
@@ -516,16 +331,14 @@ def simulate(config, *, out=None, resume: bool = False, progress: bool = True) -
 
 
 def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
-    from . import _checkpoint
-
     t_start = time.perf_counter()
     params_dict = config_params(cfg)
     S, K = cfg.seeds, cfg.steps
     C = cfg.chunk_size
     sched = log_schedule(K, cfg.n_log)
-    T = len(sched)
-    Lc = int(min(C, cfg.n_log + 1))  # log slots per chunk (≥ the logs any chunk holds; independent of steps)
-    assert T <= cfg.n_log + 1
+    # log slots per chunk: ≥ the logs any chunk holds (the schedule has at most n_log + 1 entries), and
+    # independent of ``steps`` so that runs of different lengths share the compiled chunk
+    Lc = int(min(C, cfg.n_log + 1))
     n_chunks = -(-K // C)
     hp = _hyper(cfg)
     blowup = jnp.asarray(cfg.blowup, jnp.float64)
@@ -534,7 +347,7 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
         params0, _, _, sk, ok = jax.eval_shape(_make_setup(model), cfg.seed, jnp.arange(S, dtype=jnp.uint32), hp)
         state = (params0, jnp.ones((S,), bool), jnp.full((S,), -1, jnp.int64), jnp.zeros((S,), jnp.float64))
         i64 = jnp.int64(0)
-        return (state, hp, blowup, sk, ok, i64, i64, i64, jnp.zeros((Lc + 1,), jnp.int64))
+        return (state, hp, blowup, sk, ok, i64, i64, jnp.zeros((Lc + 1,), jnp.int64))
 
     model, setup, compiled, final_fn, compile_seconds = _compiled(cfg, Lc, example_args)
     params0, initial_state, obs0, sample_keys, obs_keys = setup(cfg.seed, jnp.arange(S, dtype=jnp.uint32), hp)
@@ -554,14 +367,14 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     if resume:
         if ckpt_path is None:
             raise ValueError("`resume`=True needs `out`: the folder holding checkpoint.npz; pass --out DIR")
-        _same_engine(ckpt_path, params_dict["engine"])
-        ck = _checkpoint.load(ckpt_path, params_dict)
+        checkpoint.check_engine(ckpt_path, params_dict["engine"])
+        ck = checkpoint.load(ckpt_path, params_dict)
         if ck is not None:
             state = jax.tree_util.tree_map(jnp.asarray, ck["state"])
             logs, log_steps, j0, run_seconds = ck["logs"], ck["log_steps"], ck["chunk"], ck["run_seconds"]
             resumed = True
 
-    bar = _Progress(n_chunks, enabled=progress, initial=j0, label=f"{cfg.model} SGD")
+    bar = Progress(f"{cfg.model} SGD", n_chunks, unit="chunks", mode="bar" if progress else None, initial=j0)
     try:
         t_run = time.perf_counter()
         for j in range(j0, n_chunks):
@@ -576,7 +389,6 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
                 blowup,
                 sample_keys,
                 obs_keys,
-                jnp.int64(j),
                 jnp.int64(step0),
                 jnp.int64(n_active),
                 jnp.asarray(log_local),
@@ -591,7 +403,7 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
             if ckpt_path is not None and ((j + 1) % cfg.checkpoint_every == 0) and j + 1 < n_chunks:
                 jax.block_until_ready(state)
                 elapsed = run_seconds + time.perf_counter() - t_run
-                _checkpoint.save(ckpt_path, params_dict, state, logs, log_steps, j + 1, elapsed)
+                checkpoint.save(ckpt_path, params_dict, state, logs, log_steps, j + 1, elapsed)
         jax.block_until_ready(state)
         run_seconds += time.perf_counter() - t_run
     finally:
@@ -604,7 +416,7 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
         final = {k: np.asarray(v) for k, v in final_fn(params, obs_keys, hp).items()}
         final["seconds"] = time.perf_counter() - t_final
     samples_done = S * cfg.batch * max(0, K - j0 * C)
-    return _assemble(
+    return assemble_result(
         cfg,
         params_dict,
         sched,
@@ -623,157 +435,8 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     )
 
 
-def _same_engine(path: str, engine: str) -> None:
-    """Refuse to resume a checkpoint written by the other engine (its state is not this engine's state)."""
-    if not os.path.exists(path):
-        return
-    import json
-
-    with np.load(path) as z:
-        stored = json.loads(bytes(z["meta"]).decode())["config"].get("engine", "full")
-    if stored != engine:
-        raise ValueError(
-            f"`--resume` folder {os.path.dirname(path) or '.'} holds a run of the {stored!r} engine but `engine` is "
-            f"{engine!r} now; rerun with --engine {stored}, or use another --out"
-        )
-
-
 def _final_name(cfg) -> str:
     quad = isinstance(cfg, QuadraticSGDConfig)
     if cfg.engine_used == "reduced":
         return "X" if quad else "W_c"
     return "U" if quad else "W"
-
-
-def _assemble(
-    cfg,
-    params_dict,
-    sched,
-    log_steps,
-    logs,
-    died_at,
-    drift_max,
-    final,
-    initial_state,
-    run_seconds,
-    seconds,
-    compile_seconds,
-    resumed,
-    final_state,
-    samples_done,
-) -> SimulationResult:
-    steps = np.asarray(log_steps, dtype=np.int64)
-    if not np.array_equal(steps, sched):  # pragma: no cover - engine invariant
-        raise RuntimeError(f"logged steps {steps.tolist()} differ from the schedule {sched.tolist()}")
-    stacked = {k: np.stack([lg[k] for lg in logs], axis=1) for k in logs[0]}  # (S, T, ...)
-    diverged = died_at >= 0
-    dead_mask = diverged[:, None] & (steps[None, :] >= np.where(diverged, died_at, 0)[:, None])
-    for k, v in stacked.items():
-        v = v.astype(np.float64)
-        v[dead_mask] = np.nan
-        stacked[k] = v
-    risk = stacked["risk"]
-    ok = ~diverged
-    if ok.any():
-        risk_mean = risk[ok].mean(axis=0)
-        risk_std = risk[ok].std(axis=0, ddof=1) if ok.sum() > 1 else np.zeros(len(steps))
-    else:
-        risk_mean = np.full(len(steps), np.nan)
-        risk_std = np.full(len(steps), np.nan)
-    suggested = float(cfg.eta / 4.0) if diverged.any() else None
-    quad = isinstance(cfg, QuadraticSGDConfig)
-    phase2 = None
-    if quad and cfg.phase2 == "logged":
-        phase2 = stacked["risk_phase2"]
-    elif quad and cfg.phase2 == "end":
-        phase2 = np.where(diverged, np.nan, final["risk_phase2"].astype(np.float64))
-    phase2_info = None
-    if quad and cfg.phase2 == "end":
-        oracle = np.where(diverged, np.nan, final["risk_oracle"].astype(np.float64))
-        good = ~diverged
-        fit_m = float(np.mean(phase2[good])) if good.any() else float("nan")
-        orc_m = float(np.mean(oracle[good])) if good.any() else float("nan")
-        phase2_info = {
-            "n_prime": cfg.n_prime,
-            "target_excess": cfg.phase2_target,
-            "risk_fitted_mean": fit_m,
-            "risk_oracle_mean": orc_m,
-            "excess_over_oracle": (fit_m - orc_m) / orc_m if orc_m > 0 else float("nan"),
-            "risk_fitted": _nan_to_none(phase2),
-            "risk_oracle": _nan_to_none(oracle),
-            "cg_iterations_max": int(np.max(final["cg_iterations"])),
-            "seconds": float(final["seconds"]),
-            "method": "least squares on n_prime fresh samples drawn in the (M+N)-dim frame, conjugate gradients "
-            "on He2 features from the population optimum; risks exact (relative)",
-        }
-    total = cfg.seeds * cfg.batch * cfg.steps
-    return SimulationResult(
-        model=cfg.model,
-        params=params_dict,
-        time_unit=cfg.time_unit,
-        steps=steps,
-        t=steps * cfg.time_per_step,
-        risk=risk,
-        risk_mean=risk_mean,
-        risk_std=risk_std,
-        diverged=diverged,
-        diverged_at=died_at.astype(np.int64),
-        suggested_eta=suggested,
-        initial_state=initial_state,
-        G_diag=stacked.get("G_diag"),
-        risk_student=stacked.get("risk_student"),
-        risk_phase2=phase2,
-        overlaps=stacked.get("overlaps"),
-        norms=stacked.get("norms"),
-        stiefel_drift=drift_max if quad else np.zeros(cfg.seeds),
-        final_state=final_state,
-        samples_per_second=float(samples_done / seconds) if seconds > 0 else float("nan"),
-        engine_samples_per_second=float(total / run_seconds) if run_seconds > 0 else float("nan"),
-        phase2=phase2_info,
-        seconds=float(seconds),
-        compile_seconds=float(compile_seconds),
-        device=str(jax.devices()[0].platform)
-        if jax.config.jax_default_device is None
-        else str(jax.config.jax_default_device),
-        resumed=resumed,
-    )
-
-
-class _Progress:
-    """A rich progress bar over chunks with ETA (stderr); silent when disabled or rich is missing."""
-
-    def __init__(self, total: int, *, enabled: bool, initial: int, label: str):
-        self._p = None
-        if not enabled or total <= 1:
-            return
-        try:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-        except ImportError:  # pragma: no cover
-            return
-        self._p = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} chunks"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._p.start()
-        self._task = self._p.add_task(label, total=total, completed=initial)
-
-    def update(self, done: int) -> None:
-        if self._p is not None:
-            self._p.update(self._task, completed=done)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
-            self._p = None
-
-
-def software_versions() -> dict[str, Any]:
-    """Versions recorded next to results (``--out``)."""
-    return {"python": platform.python_version(), "jax": jax.__version__, "numpy": np.__version__}
