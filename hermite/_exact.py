@@ -366,11 +366,6 @@ def _zm_he(m, j):
     return {k: v for k, v in enumerate(he) if v}
 
 
-def gaussian_closed_terms(expr):
-    """Public-internal: decomposition used by the kernel and L² checks (None if not Gaussian-closed)."""
-    return _decompose(expr)
-
-
 def _gaussian_closed(expr, K):
     terms = _decompose(expr)
     if terms is None:

@@ -4,10 +4,11 @@ Quadratic model [BEVW25]: exact Riccati flow of the overlap G(t) = ΘᵀUUᵀΘ 
 (:func:`quadratic_flow`, :func:`sample_initial_overlap`, :func:`quadratic_risk_from_G`, :func:`riccati_ode`).
 Two-homogeneous model [RNWL25]: exact overlap flow in t = η·steps (:func:`homogeneous_flow`,
 :func:`homogeneous_risk`).
-Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise.
+Risks are relative risks E(f − f_*)²/E f_*² unless a name says otherwise. Computations are float64: importing
+riccati enables JAX's x64 mode for the process (:func:`hermite.enable_x64`).
 """
 
-import hermite as _hermite  # noqa: F401  (enables float64 for theory)
+import hermite as _hermite
 
 from ._crossing import first_crossing_index
 from ._haar import sample_initial_overlap
@@ -28,6 +29,7 @@ from ._predict import (
     PowerLawFit,
     QuadraticPredictions,
     ScalingPredictions,
+    anchored_power_law,
     escape_factor,
     eta_for_step_parameter,
     fit_flow_power_law,
@@ -51,11 +53,16 @@ from ._quadratic import (
 )
 from ._teacher import TIME_LABEL_HOMOGENEOUS, TIME_LABEL_QUADRATIC, teacher_coefficients
 
+# The theory is float64. Importing hermite (above) has already switched JAX to x64 for the process; the call is
+# repeated by name so that the requirement is stated where it is made (see hermite.enable_x64).
+_hermite.enable_x64()
+
 __all__ = [
     "NoPowerLawWindow",
     "PowerLawFit",
     "QuadraticPredictions",
     "ScalingPredictions",
+    "anchored_power_law",
     "escape_factor",
     "eta_for_step_parameter",
     "first_crossing_index",

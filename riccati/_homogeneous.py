@@ -127,7 +127,10 @@ def _risk(K, K1, a, r, m, rho):
 def homogeneous_risk(kernel, a, r, m, rho):
     """Relative population risk R = 2L/K(1) of the two-homogeneous model (docs/theory.md §3).
 
-    L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²  with ã = a/‖a‖₂.
+    L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p² + ½ K(0) Σ_{p≠q} ã_p ã_q  with ã = a/‖a‖₂.
+    The last (teacher cross) term vanishes for σ with c_0 = 0 (K(0) = c_0²), the setting of the flow; with it the
+    formula is exact for any σ, e.g. ReLU, which is how the simulator (``sgd_check``) logs its risk. Computed in
+    the dtype of the inputs (float64 under x64).
 
     Args:
         kernel: object with ``K`` (jnp-callable) and ``K1`` (e.g. ``hermite.kernel("h4")``).
@@ -145,7 +148,10 @@ def homogeneous_risk(kernel, a, r, m, rho):
     """
     a = jnp.asarray(a)
     a = a / jnp.sqrt(jnp.sum(a * a))
-    return _risk(kernel.K, float(kernel.K1), a, jnp.asarray(r), jnp.asarray(m), jnp.asarray(rho))
+    K1 = float(kernel.K1)
+    R = _risk(kernel.K, K1, a, jnp.asarray(r), jnp.asarray(m), jnp.asarray(rho))
+    K0 = kernel.K(jnp.zeros((), dtype=a.dtype))  # = c_0², the teacher directions being orthonormal
+    return R + K0 * (jnp.sum(a) ** 2 - jnp.sum(a * a)) / K1
 
 
 def _vector_field(K, dK):

@@ -19,6 +19,7 @@ from ._quadratic import width_floor
 from ._teacher import check_times, teacher_coefficients
 
 __all__ = [
+    "anchored_power_law",
     "PowerLawFit",
     "NoPowerLawWindow",
     "fit_power_law",
@@ -585,8 +586,25 @@ def eta_for_step_parameter(model: str, epsilon: float, params: dict, a) -> float
 
 
 def anchored_power_law(t, risk, exponent: float, window, n: int = 20):
-    """Curve C·t^exponent on ``window``, with C chosen so it passes through R at the window's geometric centre
-    (log-linear interpolation of ``risk``). For plotting a predicted slope next to an exact curve."""
+    """A predicted power law C·t^p drawn through a curve: C is chosen so that C·t_c^p = R(t_c) at the window's
+    geometric centre t_c = √(lo·hi), R interpolated linearly in (log t, log R). For plotting a predicted slope
+    next to an exact or simulated risk curve.
+
+    Args:
+        t: times of the curve, shape (T,); only entries with t > 0 and R > 0 are used.
+        risk: the curve R(t), shape (T,).
+        exponent: the power p (e.g. the predicted −(2β − 1)/β of docs/theory.md §2).
+        window: (lo, hi), 0 < lo < hi, the time range on which to draw the line.
+        n: number of log-spaced points of the line (default 20).
+
+    Returns:
+        (tg, C·tg^p): two float64 arrays of shape (n,), tg log-spaced from lo to hi.
+
+    Examples:
+        >>> tg, line = anchored_power_law([1.0, 10.0, 100.0], [1.0, 0.1, 0.01], -1.0, (1.0, 100.0), n=3)
+        >>> [round(float(v), 12) for v in line]
+        [1.0, 0.1, 0.01]
+    """
     lo, hi = (float(w) for w in window)
     tc = math.sqrt(lo * hi)
     t = np.asarray(t, dtype=np.float64)

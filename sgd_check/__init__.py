@@ -1,7 +1,6 @@
 """Online-SGD simulator and theory-vs-SGD checks (docs/theory.md §2-§4)."""
 
-from ._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
-from ._simulate import SimulationResult, simulate
+from ._sim import HomogeneousSGDConfig, QuadraticSGDConfig, SimulationResult, simulate, steps_for_time
 
 __all__ = [
     "HomogeneousSGDConfig",

@@ -44,7 +44,7 @@ class DemoCase:
 
     def config(self, *, seed: int = 0):
         """The simulator config (η from ε, steps from t_max)."""
-        from ._sim_config import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
+        from ._sim import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
 
         eta = eta_for_epsilon(self.model, self.sizes, self.epsilon)
         kw = dict(self.sizes, eta=eta, steps=1, seeds=self.seeds, n_log=self.n_log, seed=seed)
@@ -58,9 +58,7 @@ class DemoCase:
 def eta_for_epsilon(model: str, sizes: dict, epsilon: float) -> float:
     """The step size η (code convention, loss ½(f − y)²) whose dimensionless step ε equals ``epsilon``
     (``riccati.eta_for_step_parameter``; for the homogeneous model k and K(1) come from the activation)."""
-    from riccati import eta_for_step_parameter
-
-    from ._sim_config import teacher_coefficients
+    from riccati import eta_for_step_parameter, teacher_coefficients
 
     a = teacher_coefficients(sizes["beta"], sizes["M"])
     params = dict(sizes)

@@ -37,6 +37,7 @@ __all__ = [
     "to_jsonable",
     "LOCK_NAME",
     "MANIFEST_NAME",
+    "software_versions",
 ]
 
 LOCK_NAME = ".shallowlaws.lock"
@@ -154,6 +155,27 @@ def to_jsonable(obj, *, strict: bool = False):
     if hasattr(obj, "tolist"):  # jax arrays
         return to_jsonable(np.asarray(obj))
     return str(obj)
+
+
+#: Packages whose versions are recorded next to every result (``None`` when one is not installed).
+_RECORDED_PACKAGES = (
+    "shallowlaws", "numpy", "scipy", "jax", "sympy", "diffrax", "dask", "distributed", "zarr", "xarray",
+)  # fmt: skip
+
+
+def software_versions() -> dict:
+    """Versions of Python and of the packages a result depends on, recorded next to results (simulate's
+    ``result.json``, a sweep's store); ``None`` for a package that is not installed."""
+    import platform
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in _RECORDED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def write_json(path: str | os.PathLike, obj, *, indent: int = 1) -> str:

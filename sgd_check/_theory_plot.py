@@ -84,9 +84,9 @@ def _curve(r: dict) -> dict:
     n_in = int(np.sum((em >= window[0]) & (em <= window[1]))) if window else 0
     line = None
     if pred is not None and window:
-        from riccati._predict import anchored_power_law
+        import riccati
 
-        line = anchored_power_law(t, risk, pred, window)
+        line = riccati.anchored_power_law(t, risk, pred, window)
     import riccati
 
     a = riccati.teacher_coefficients(beta, M)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from sgd_check import _checkpoint
+from sgd_check._sim import checkpoint as _checkpoint
 
 SIM = ["simulate", "quadratic", "--d", 16, "--M", 3, "--N", 3, "--eta", 1e-3, "--seeds", 3, "--steps", 4]
 SIM += ["--dtype", "float64", "--phase2", "none", "--quiet"]

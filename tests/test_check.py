@@ -13,10 +13,9 @@ import json
 import numpy as np
 import pytest
 
+from sgd_check import QuadraticSGDConfig, simulate, steps_for_time
 from sgd_check._check import compare, load_report, replay_flow
 from sgd_check._demo import eta_for_epsilon
-from sgd_check._sim_config import QuadraticSGDConfig, steps_for_time
-from sgd_check._simulate import simulate
 
 SIZES = dict(d=32, M=4, N=4, beta=1.0)
 T_MAX = 25.0

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
+from riccati import teacher_coefficients
 from sgd_check._demo import DemoCase, demo_cases, eta_for_epsilon, run_demo
-from sgd_check._sim_config import teacher_coefficients
 from sgd_check.cli import build_parser
 from sgd_check.cli._demo_cmd import format_table
 

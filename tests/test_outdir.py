@@ -36,7 +36,8 @@ def test_atomic_path_keeps_the_old_file_on_interrupt(tmp_path):
 
 def test_failed_result_save_keeps_previous_complete_files(tmp_path, monkeypatch):
     """The old save_result streamed json.dump into an opened-for-writing result.json: a failure truncated it."""
-    from sgd_check import QuadraticSGDConfig, _sim_output, simulate
+    from sgd_check import QuadraticSGDConfig, simulate
+    from sgd_check._sim import output as _sim_output
 
     cfg = QuadraticSGDConfig(d=16, M=3, N=3, beta=1.0, eta=1e-3, steps=4, seeds=3, dtype="float64", phase2="none")
     res = simulate(cfg, progress=False)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, _checkpoint, simulate
+from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, simulate
+from sgd_check._sim import checkpoint as _checkpoint
 
 # One structure per model (compiled once for the module; η, seed and steps are run-time inputs).
 QUAD = dict(d=16, M=3, N=3, beta=1.0, eta=4e-3, steps=700, seeds=3, dtype="float64", phase2="none")
@@ -74,6 +75,7 @@ def test_stiefel_constraint_holds_over_long_float32_runs():
     assert not res.diverged.any()
     # drift is measured in float64 before each (per-chunk) re-orthonormalisation
     assert 0 < res.stiefel_drift.max() <= 1e-5
+    assert cfg.dtype == "float32" and res.final_state["U"].dtype == np.float32  # the default, although x64 is on
     U = res.final_state["U"].astype(np.float64)
     gram = np.einsum("sdi,sdj->sij", U, U)
     assert np.abs(gram - np.eye(4)).max() <= 1e-5
@@ -125,3 +127,33 @@ def test_one_diverging_seed_does_not_stop_the_others():
 def test_bad_config_names_the_argument(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         _q(**kw)
+
+
+def test_float32_is_the_default_working_dtype_although_hermite_enables_x64():
+    """hermite switches JAX to x64 for the process (documented, hermite.enable_x64); the simulator's float32
+    default comes from its configs' explicit dtypes, not from JAX's default: the state stays float32, the
+    observables are float64. (The quadratic full engine: the long float32 run above; the reduced engine:
+    tests/test_sim_reduced.py::test_float32_agrees_with_float64_and_d_1e9_loses_nothing.) Tiny, to compile fast."""
+    import jax
+
+    assert jax.config.jax_enable_x64
+    cfg = HomogeneousSGDConfig(d=4, M=1, N=1, beta=1.0, eta=1e-3, steps=2, n_log=1)
+    assert cfg.dtype == "float32"
+    res = simulate(cfg, progress=False)
+    assert res.final_state["W"].dtype == np.float32 and res.initial_state["W0"].dtype == np.float64
+    assert np.isfinite(res.risk).all()
+
+
+def test_importing_hermite_switches_jax_to_x64_and_nothing_else_needs_to():
+    """The documented side effect, in a fresh process: x64 is off before ``import hermite`` and on after it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax; assert not jax.config.jax_enable_x64; import hermite; assert jax.config.jax_enable_x64; "
+        "import jax.numpy as jnp; print(jnp.zeros(1).dtype)"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "JAX_ENABLE_X64"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "float64"

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
+import riccati
 from sgd_check import QuadraticSGDConfig, simulate
-
-riccati = pytest.importorskip("riccati")
 
 
 def _gap(eta, seeds=64, t_max=3.0):

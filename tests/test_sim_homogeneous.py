@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sgd_check import _sim_homogeneous as hm
+from sgd_check._sim import homogeneous as hm
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +42,13 @@ def test_step_is_sgd_on_the_batch_loss(rng, h4):
 @pytest.mark.parametrize("spec", ["h4", "relu"])
 def test_exact_risk_matches_monte_carlo(rng, spec):
     """2L/K(1) from the overlaps through the kernel vs a Monte Carlo estimate of E(f − y)²/K(1)."""
-    sigma, _, K, K1, _, _ = hm.make_fns(spec)
+    sigma, _, kernel = hm.make_fns(spec)
+    K1 = float(kernel.K1)
     d, N, M = 5, 2, 2
     a = np.array([0.8, 0.6])
     W = rng.standard_normal((N, d)) * 0.6
     W[1, :M] += 0.9  # some alignment, so that the teacher cross terms matter
-    risk = float(hm.observe(jnp.asarray(W), jnp.asarray(a), K, K1)["risk"])
+    risk = float(hm.observe(jnp.asarray(W), jnp.asarray(a), kernel)["risk"])
     n = 400_000
     X = rng.standard_normal((n, d))
     nrm = np.linalg.norm(W, axis=1)
@@ -57,21 +58,21 @@ def test_exact_risk_matches_monte_carlo(rng, spec):
     assert abs(risk - e.mean()) < 5 * e.std() / np.sqrt(n), (risk, e.mean())
 
 
-def test_risk_agrees_with_riccati(rng, h4):
-    """One formula for flow and SGD: the simulator's risk equals riccati.homogeneous_risk on the same overlaps."""
-    riccati = pytest.importorskip("riccati")
-    if not hasattr(riccati, "homogeneous_risk"):
-        from riccati._homogeneous import homogeneous_risk
-    else:
-        homogeneous_risk = riccati.homogeneous_risk
+@pytest.mark.parametrize("spec", ["h4", "relu"])
+def test_student_equal_to_teacher_has_zero_risk(spec):
+    """Known limit: w_p = √ã_p e_p (N = M) is the teacher itself, so the exact risk is 0, for c_0 = 0 (h4) and
+    for c_0 ≠ 0 (ReLU, where the teacher cross terms ½K(0)Σ_{p≠q}ã_pã_q must be counted: without them
+    R = −0.96·K(0)/K(1))."""
     import hermite
+    import riccati
 
-    W = jnp.asarray(rng.standard_normal((3, 6)))
     a = np.array([0.8, 0.6])
-    r, m, rho = hm.overlaps(W, 2)
-    ours = float(hm.homogeneous_risk_from_overlaps(h4[2], h4[3], jnp.asarray(a), r, m, rho))
-    theirs = float(homogeneous_risk(hermite.kernel("h4"), a, r, m, rho))
-    assert ours == pytest.approx(theirs, rel=1e-13, abs=1e-14)
+    W = np.zeros((2, 5))
+    W[0, 0], W[1, 1] = np.sqrt(a)
+    r, m, rho = hm.overlaps(jnp.asarray(W), 2)
+    assert abs(float(riccati.homogeneous_risk(hermite.kernel(spec), a, r, m, rho))) < 1e-14
+    _, _, kernel = hm.make_fns(spec)
+    assert abs(float(hm.observe(jnp.asarray(W, jnp.float32), jnp.asarray(a, jnp.float32), kernel)["risk"])) < 1e-6
 
 
 def test_zero_activation_is_rejected():

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sgd_check import _sim_quadratic as q
+from sgd_check._sim import quadratic as q
 
 _step = jax.jit(q.stiefel_step)
 _block_step = jax.jit(q.block_step)

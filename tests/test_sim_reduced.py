@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, _checkpoint, simulate
-from sgd_check import _sim_homogeneous as hm
-from sgd_check import _sim_quadratic as q
-from sgd_check import _sim_reduced as red
+from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, simulate
+from sgd_check._sim import checkpoint as _checkpoint
+from sgd_check._sim import homogeneous as hm
+from sgd_check._sim import quadratic as q
+from sgd_check._sim import reduced as red
 
 # ----------------------------------------------------------------------------------------------------------------
 # exactness of the frame representation (float64, one step, explicit vectors)
@@ -253,6 +254,7 @@ def test_float32_agrees_with_float64_and_d_1e9_loses_nothing():
         )  # fmt: skip
         r = simulate(cfg, progress=False)
         assert not r.diverged.any() and np.all(np.isfinite(r.risk))
+        assert r.final_state["X"].dtype == np.dtype(dt)  # the working dtype, whatever JAX's default (x64 is on)
         assert r.stiefel_drift.max() <= (1e-5 if dt == "float32" else 1e-12)
         G = r.G_diag
         se = np.sqrt(2 * N / d**2 / S)  # Haar G_mm: variance ≈ 2N/d² at d ≫ N
@@ -264,6 +266,7 @@ def test_float32_agrees_with_float64_and_d_1e9_loses_nothing():
         d=d, M=2, N=2, beta=1.0, eta=1e-12, steps=300, seeds=8, dtype="float32", engine="reduced", n_log=4
     )
     hr = simulate(h, progress=False)
+    assert hr.final_state["W_c"].dtype == np.float32
     assert not hr.diverged.any() and np.all(np.isfinite(hr.risk)) and np.all(np.isfinite(hr.norms))
     np.testing.assert_allclose(hr.norms[:, 0].mean(), 0.01, rtol=0.05)  # ‖w_i‖² ≈ s² = 0.01
 

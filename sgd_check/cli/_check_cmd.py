@@ -5,40 +5,12 @@ Exit status: 0 every gated check passed, 1 a check failed (the run itself worked
 
 from __future__ import annotations
 
-import argparse
 import os
 
-from ._common import print_json
-from ._conventions import add_loss_convention, convention_params, eta_in_code_convention
+from ._common import add_run_arguments, print_json
+from ._conventions import convention_params, eta_in_code_convention
 
 __all__ = ["register", "run", "add_run_arguments", "config_from_args", "format_verdict"]
-
-
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    """The run parameters shared with ``simulate`` (same names, same meaning)."""
-    p.add_argument("--d", type=int, help="input dimension d")
-    p.add_argument("--M", type=int, help="teacher width M (teacher directions = first M axes)")
-    p.add_argument("--N", type=int, help="student width N")
-    p.add_argument("--beta", type=float, default=1.0, help="teacher power-law exponent β, a_m = m^-β (default 1)")
-    p.add_argument("--activation", default="h4", help="homogeneous model: σ (hermite spec, even, c0 = 0); default h4")
-    p.add_argument("--eta", type=float, help="SGD step size η (see --loss-convention)")
-    add_loss_convention(p)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--steps", type=int, help="number of SGD steps")
-    g.add_argument("--t-max", type=float, dest="t_max", help="flow time to reach (steps = t-max / time per step)")
-    p.add_argument("--batch", type=int, default=1, help="batch size B (default 1)")
-    p.add_argument("--seeds", type=int, default=4, help="number of seeds S (default 4)")
-    p.add_argument("--c", type=float, default=None, help="quadratic model output scale c (default 1/√N)")
-    p.add_argument("--init-scale", type=float, default=0.1, dest="init_scale", help="homogeneous ‖w_i‖ at init")
-    p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
-    p.add_argument("--seed", type=int, default=0, help="base PRNG seed")
-    p.add_argument("--n-log", type=int, default=60, dest="n_log", help="number of log-spaced logged steps")
-    p.add_argument("--device", default="auto", help="auto, cpu or gpu")
-    p.add_argument(
-        "--engine",
-        default="auto",
-        help="SGD engine: full, reduced (exact overlap chain, cost independent of d; needs d ≥ M+N) or auto",
-    )
 
 
 def config_from_args(model: str, args) -> object:
@@ -68,7 +40,7 @@ def config_from_args(model: str, args) -> object:
     if model == "quadratic":
         cfg = QuadraticSGDConfig(c=args.c, phase2="none", **common)
     else:
-        cfg = HomogeneousSGDConfig(activation=args.activation, init_scale=args.init_scale, **common)
+        cfg = HomogeneousSGDConfig(activation=args.activation or "h4", init_scale=args.init_scale, **common)
     if args.steps is None:
         cfg = cfg.replace(steps=steps_for_time(args.t_max, cfg.time_per_step))
     return cfg
@@ -87,7 +59,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("model", nargs="?", choices=("quadratic", "homogeneous"), help="which model")
     p.add_argument("--from-dir", dest="from_dir", metavar="DIR", help="re-render report and plots from DIR/data.npz")
-    add_run_arguments(p)
+    add_run_arguments(p, seeds=4, required=False)  # check's verdict needs a mean over seeds; --from-dir needs none
     p.add_argument("--out", default=None, help="output folder (default ./shallowlaws-out/check-MODEL)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
@@ -153,7 +125,7 @@ def run(args) -> int:
 
         check_resources(cfg)
         out = args.out or os.path.join("shallowlaws-out", f"check-{args.model}")
-        from sgd_check._simulate import config_params
+        from sgd_check._sim import config_params
 
         params = dict(config_params(cfg), time_map_factor=args.time_map_factor)
         with OutputFolder(out, "check", params, overwrite=args.overwrite) as folder:

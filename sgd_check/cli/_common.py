@@ -1,4 +1,5 @@
-"""Helpers shared by the CLI subcommands: JSON output and time-grid parsing (no numerics here)."""
+"""Helpers shared by the CLI subcommands: JSON output, time-grid parsing, the SGD run options of ``simulate`` and
+``check`` and resource estimates (no numerics here)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from sgd_check._outdir import to_jsonable
 
-__all__ = ["to_jsonable", "print_json", "parse_times", "MAX_POINTS", "MAX_TIME"]
+__all__ = ["to_jsonable", "print_json", "parse_times", "add_run_arguments", "MAX_POINTS", "MAX_TIME"]
 
 #: Most time points a grid may hold, and the latest time (flow time far beyond any emergence; the ODE solvers
 #: cannot step to 1e300 and float64 curves carry no information there).
@@ -71,6 +72,59 @@ def _check_grid(text: str, stop: float, n: int, forms: str) -> None:
         raise ValueError(f"`times`={text!r} has {n} points: at most {MAX_POINTS} are allowed; use fewer points")
     if not stop <= MAX_TIME:
         raise ValueError(f"`times`={text!r} reaches t = {stop:g}: the latest allowed time is {MAX_TIME:g}; {forms}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the SGD run options, declared once for `simulate` and `check`
+# ------------------------------------------------------------------------------------------------------------
+def add_run_arguments(p, *, seeds: int, required: bool) -> None:
+    """Add the options of one SGD run (model sizes, teacher, step size, length, seeds, precision, engine) to
+    parser ``p``: the same names, types, help and defaults for ``simulate`` and ``check``, except two that each
+    command passes explicitly:
+
+    * ``seeds``: the command's default ``--seeds`` (stated in the help): ``simulate`` 1 (one run to look at);
+      ``check`` 4 (its verdict needs a mean and a spread over seeds).
+    * ``required``: ``simulate`` (True) lets the parser require ``--d --M --N --eta`` and one of
+      ``--steps``/``--t-max``; ``check`` (False) leaves them optional, because ``check --from-dir DIR`` needs none
+      of them, and names a missing one itself.
+
+    ``--activation`` defaults to None, meaning h4 for the homogeneous model; the quadratic model's student is
+    c Σ He_2 by definition.
+    """
+    from ._conventions import add_loss_convention
+
+    p.add_argument("--d", type=int, required=required, help="input dimension d")
+    p.add_argument("--M", type=int, required=required, help="teacher width M (teacher directions = first M axes)")
+    p.add_argument("--N", type=int, required=required, help="student width N")
+    p.add_argument(
+        "--beta", type=float, default=1.0, help="teacher power-law exponent β, a_m = m^-β normalised (default 1)"
+    )
+    p.add_argument(
+        "--activation",
+        default=None,
+        metavar="EXPR",
+        help="homogeneous model: σ (any hermite spec, even with c_0 = 0 for the flow; default h4); quadratic: only He2",
+    )
+    p.add_argument("--eta", type=float, required=required, help="SGD step size η > 0 (see --loss-convention)")
+    add_loss_convention(p)
+    g = p.add_mutually_exclusive_group(required=required)
+    g.add_argument("--steps", type=int, help="number of SGD steps")
+    g.add_argument("--t-max", type=float, dest="t_max", help="flow time to reach (steps = ⌈t-max / time per step⌉)")
+    p.add_argument("--batch", type=int, default=1, help="batch size B (default 1)")
+    p.add_argument("--seeds", type=int, default=seeds, help=f"independent runs simulated together, S (default {seeds})")
+    p.add_argument("--c", type=float, default=None, help="quadratic model output scale c (default 1/√N)")
+    p.add_argument(
+        "--init-scale", type=float, default=0.1, dest="init_scale", help="homogeneous: ‖w_i(0)‖ ≈ s (default 0.1)"
+    )
+    p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or gpu")
+    p.add_argument("--seed", type=int, default=0, help="base PRNG seed (default 0)")
+    p.add_argument("--n-log", type=int, default=60, dest="n_log", help="number of log-spaced logged steps (default 60)")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        help="full (d-dim state), reduced (exact overlap chain, cost independent of d; needs d ≥ M+N) or auto",
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._conventions import add_loss_convention, convention_params, eta_in_code_convention
+from ._common import add_run_arguments
+from ._conventions import convention_params, eta_in_code_convention
 
 __all__ = ["register", "run"]
 
@@ -26,29 +27,7 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("model", choices=("quadratic", "homogeneous"))
-    p.add_argument("--d", type=int, required=True, help="input dimension")
-    p.add_argument("--M", type=int, required=True, help="teacher width")
-    p.add_argument("--N", type=int, required=True, help="student width")
-    p.add_argument("--beta", type=float, default=1.0, help="teacher power-law exponent β (default 1)")
-    p.add_argument(
-        "--activation",
-        default=None,
-        metavar="EXPR",
-        help="homogeneous model: σ (any hermite spec, default h4); quadratic: only He2",
-    )
-    p.add_argument("--eta", type=float, required=True, help="SGD step size η > 0 (see --loss-convention)")
-    add_loss_convention(p)
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--steps", type=int, help="number of SGD steps")
-    g.add_argument("--t-max", type=float, help="flow time to reach (steps = ceil(t_max / time per step))")
-    p.add_argument("--batch", type=int, default=1, help="batch size B (default 1)")
-    p.add_argument("--seeds", type=int, default=1, help="independent runs simulated together (default 1)")
-    p.add_argument("--c", type=float, default=None, help="quadratic output scale c (default 1/√N)")
-    p.add_argument("--init-scale", type=float, default=0.1, help="homogeneous: ‖w_i(0)‖ ≈ s (default 0.1)")
-    p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
-    p.add_argument("--device", default="auto", help="auto (default), cpu or gpu")
-    p.add_argument("--seed", type=int, default=0, help="base PRNG seed (default 0)")
-    p.add_argument("--n-log", type=int, default=60, help="number of log-spaced logged steps (default 60)")
+    add_run_arguments(p, seeds=1, required=True)
     p.add_argument("--phase2", default="end", help="quadratic radial least-squares fit: end (default), logged, none")
     p.add_argument(
         "--n-prime",
@@ -61,11 +40,6 @@ def register(subparsers) -> None:
         type=float,
         default=0.1,
         help="Phase II: expected excess risk aimed at, as a fraction of the oracle risk (default 0.1)",
-    )
-    p.add_argument(
-        "--engine",
-        default="auto",
-        help="full (d-dim state), reduced (exact overlap chain, cost independent of d; needs d ≥ M+N) or auto",
     )
     p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, result.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
@@ -135,15 +109,15 @@ def run(args) -> int:
     paths = {}
     if args.out:
         from sgd_check._outdir import OutputFolder
-        from sgd_check._sim_output import save_result
-        from sgd_check._simulate import config_params
+        from sgd_check._sim import config_params
+        from sgd_check._sim.output import save_result
 
         params = config_params(cfg)
         with OutputFolder(args.out, "simulate", params, resume=args.resume, overwrite=args.overwrite) as folder:
             if args.resume:  # a damaged or foreign checkpoint is refused now, before compiling anything
-                from sgd_check import _checkpoint
+                from sgd_check._sim import checkpoint
 
-                _checkpoint.load(os.path.join(args.out, "checkpoint.npz"), params)
+                checkpoint.load(os.path.join(args.out, "checkpoint.npz"), params)
             res = simulate(cfg, out=args.out, resume=args.resume, progress=not (args.quiet or args.json))
             res.params.update(convention_params(args.loss_convention, args.eta))
             folder.add("checkpoint.npz")

@@ -8,12 +8,13 @@ Every prediction printed here comes from ``riccati`` (``scaling_predictions``, `
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
-import sys
-import time
 
 import numpy as np
+
+from sgd_check._progress import Progress
 
 from ._common import MAX_POINTS, MAX_TIME, parse_times, print_json, to_jsonable
 from ._conventions import add_loss_convention, convention_params
@@ -190,40 +191,8 @@ def _validate_sizes(args) -> None:
     check_width("N", args.N, args.d)
 
 
-class _Progress:
-    """Progress on stderr: a transient rich status on a terminal; otherwise one plain line every ~10 s once the
-    run has taken longer than 3 s (so long runs in logs and pipes are not silent)."""
-
-    def __init__(self, label: str, *, first_after: float = 3.0, every: float = 10.0):
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self._status = None
-        self._t0 = time.perf_counter()
-        self._next = first_after
-        self._every = every
-
-    def __enter__(self):
-        self._t0 = time.perf_counter()
-        if self.tty:
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(self.label)
-            self._status.__enter__()
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if self._status is not None:
-            self._status.update(f"{self.label} {done}/{total}")
-            return
-        el = time.perf_counter() - self._t0
-        if el >= self._next and done < total:
-            print(f"shallowlaws theory: {self.label}: {done}/{total} times, {el:.0f} s", file=sys.stderr, flush=True)
-            self._next = el + self._every
-
-    def __exit__(self, *exc):
-        if self._status is not None:
-            self._status.__exit__(*exc)
-        return False
+# progress of the long theory steps (on stderr): a bar on a terminal, else a line after 3 s and every 10 s
+_Progress = functools.partial(Progress, unit="times", prefix="shallowlaws theory: ", first_after=3.0, every=10.0)
 
 
 def _fit(sol, beta: float, N: int, M: int) -> dict:

@@ -22,9 +22,11 @@ import threading
 import time
 import uuid
 
+from .._outdir import software_versions
+from .._progress import Progress
 from ._cell import run_cell
 from ._spec import SweepSpec, load_spec
-from ._store import SweepStore, software_versions
+from ._store import SweepStore
 
 __all__ = ["run_sweep", "SweepResult"]
 
@@ -111,8 +113,19 @@ def run_sweep(
                 print(f"shallowlaws sweep: cell {cell.key} {cell.params} is corrupted; recomputing it", file=sys.stderr)
             todo.append(cell)
         skipped = len(cells) - len(todo)
-        mode = ("bar" if sys.stderr.isatty() else "lines") if progress is None else ("bar" if progress else None)
-        bar = _Progress(len(cells), skipped, mode)
+        mode = "auto" if progress is None else ("bar" if progress else None)
+        bar = Progress(
+            "sweep",
+            len(cells),
+            unit="cells",
+            mode=mode if todo else None,
+            initial=skipped,
+            first_after=30.0,
+            every=30.0,
+            transient=False,
+        )
+        bar.update(skipped, note=", 0 failed")
+        last_rebuild = time.perf_counter()
         try:
             if todo:
                 with (
@@ -126,12 +139,12 @@ def run_sweep(
                         else:
                             failed += 1
                             errors[cell.key] = rec["error"]
-                        bar.update(done, failed)
+                        bar.update(skipped + done + failed, note=f", {failed} failed")
                         if on_cell is not None:
                             on_cell(cell, rec)
-                        if bar.since_rebuild() > _REBUILD_EVERY_S:
+                        if time.perf_counter() - last_rebuild > _REBUILD_EVERY_S:
                             store.rebuild(spec, cells, versions)
-                            bar.rebuilt()
+                            last_rebuild = time.perf_counter()
         except KeyboardInterrupt:
             interrupted = True
         except BaseException:  # still assemble what finished, without hiding the original error
@@ -310,62 +323,3 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
-
-
-class _Progress:
-    """Cells done / total with an ETA on stderr: a rich bar (``mode="bar"``), a line every 30 s (``"lines"``,
-    for batch logs), or nothing (``None``)."""
-
-    def __init__(self, total: int, skipped: int, mode: str | None):
-        self.total, self.skipped, self.mode = total, skipped, mode
-        self.t0 = self._last_rebuild = self._last_line = time.perf_counter()
-        self._bar = None
-        if mode == "bar" and total > skipped:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self._bar = Progress(
-                TextColumn("sweep"),
-                BarColumn(),
-                TextColumn("{task.fields[shown]}/{task.fields[cells]} cells, {task.fields[failed]} failed"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self._bar.start()
-            # the ETA comes from this run's rate: the task counts only the cells computed now
-            self._task = self._bar.add_task("sweep", total=total - skipped, shown=skipped, cells=total, failed=0)
-
-    def update(self, done: int, failed: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done + failed, shown=self.skipped + done + failed, failed=failed)
-        elif self.mode == "lines" and time.perf_counter() - self._last_line >= 30.0:
-            self._last_line = now = time.perf_counter()
-            n = done + failed
-            left = self.total - self.skipped - n
-            eta = (now - self.t0) / n * left if n else float("nan")
-            print(
-                f"sweep: {self.skipped + n}/{self.total} cells, {failed} failed, "
-                f"{_hms(now - self.t0)} elapsed, ETA {_hms(eta)}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def since_rebuild(self) -> float:
-        return time.perf_counter() - self._last_rebuild
-
-    def rebuilt(self) -> None:
-        self._last_rebuild = time.perf_counter()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-
-
-def _hms(seconds: float) -> str:
-    if seconds != seconds:  # NaN: no rate yet
-        return "?"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -26,7 +26,7 @@ import tempfile
 import uuid
 import warnings
 
-__all__ = ["SweepStore", "SweepLockedError", "record_checksum", "software_versions"]
+__all__ = ["SweepStore", "SweepLockedError", "record_checksum"]
 
 SCHEMA = 1
 _ZARR_FILES = (".zgroup", ".zattrs", ".zmetadata", "zarr.json")
@@ -35,20 +35,6 @@ _KEEP = ("cells", "plots", "sweep.json", ".lock")
 
 class SweepLockedError(RuntimeError):
     """Another sweep holds the store's lock."""
-
-
-def software_versions() -> dict:
-    """Versions of the packages a result depends on (recorded in the store)."""
-    import platform
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for name in ("shallowlaws", "numpy", "scipy", "jax", "sympy", "diffrax", "dask", "distributed", "zarr", "xarray"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def _canonical(obj) -> bytes:

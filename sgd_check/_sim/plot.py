@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._figstyle import check_style, new_figure, no_minor_labels, save_figure, series_style, style_context
+from .._figstyle import check_style, new_figure, no_minor_labels, save_figure, series_style, style_context
 
 __all__ = ["plot_result"]
 

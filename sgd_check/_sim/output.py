@@ -1,5 +1,5 @@
 """Write a simulation's results as data: ``result.npz`` (curves, overlaps, initial states), ``result.json``
-(configuration, software versions, seeds, summary) and ``result.png`` (drawn by ``_sim_plot``, no numerics).
+(configuration, software versions, seeds, summary) and ``result.png`` (drawn by ``plot``, no numerics).
 
 Every file is written atomically (``_outdir``: temporary file in the same folder, fsync, ``os.replace``)."""
 
@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from ._outdir import atomic_path, write_json, write_npz
-from ._simulate import SimulationResult, software_versions
+from .._outdir import atomic_path, software_versions, write_json, write_npz
+from .result import SimulationResult
 
 __all__ = ["save_result"]
 
@@ -43,7 +43,7 @@ def save_result(res: SimulationResult, out: str, *, plot: bool = True) -> dict[s
     meta = {"summary": res.summary(), "versions": software_versions(), "npz_keys": sorted(arrays)}
     write_json(paths["json"], _clean(meta))
     if plot:
-        from ._sim_plot import plot_result
+        from .plot import plot_result
 
         paths["plot"] = os.path.join(out, "result.png")
         with atomic_path(paths["plot"]) as tmp:

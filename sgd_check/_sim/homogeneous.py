@@ -1,8 +1,8 @@
 """Two-homogeneous network [RNWL25]: one online-SGD step and exact observables (docs/theory.md §3).
 
-All functions act on ONE seed and are pure and jittable; the engine (``_simulate``) vmaps them over seeds.
-``sigma``/``dsigma`` are elementwise JAX callables (``hermite.activation(spec).fn``/``.dfn``); ``K`` is the
-Gaussian kernel ``K(ρ) = E[σ(z)σ(z')]`` (``hermite.kernel(spec).K``, float64).
+All functions act on ONE seed and are pure and jittable; the engine (``engine``) vmaps them over seeds.
+``sigma``/``dsigma`` are elementwise JAX callables (``hermite.activation(spec).fn``/``.dfn``); ``kernel`` is the
+Gaussian kernel ``K(ρ) = E[σ(z)σ(z')]`` (``hermite.kernel(spec)``, float64) through which the risk is exact.
 """
 
 from __future__ import annotations
@@ -61,30 +61,19 @@ def overlaps(W, M: int):
     return r, Wb[:, :M], rho
 
 
-def homogeneous_risk_from_overlaps(K, K1, a, r, m, rho):
-    """Relative population risk ``2L/K(1)`` with (docs/theory.md §3)
-    ``L = ½ Σ_ij r_i r_j K(ρ_ij) − Σ_ip r_i ã_p K(m_ip) + ½ K(1) Σ_p ã_p²``.
+def observe(W, a, kernel):
+    """Logged quantities of one seed: ``risk`` (relative, exact: ``riccati.homogeneous_risk`` on the overlaps, in
+    float64 whatever the working dtype), ``overlaps`` m (N, M), ``norms`` r (N,)."""
+    import riccati
 
-    For σ with ``c_0 ≠ 0`` (e.g. ReLU) the teacher cross terms add ``½ K(0) Σ_{p≠q} ã_p ã_q``, ``K(0) = c_0²``;
-    for ``c_0 = 0`` (the papers' setting) this is ``riccati.homogeneous_risk`` exactly (the tests check it).
-    """
-    L = 0.5 * jnp.sum(r[:, None] * r[None, :] * K(rho)) - jnp.sum(r[:, None] * a[None, :] * K(m))
-    # teacher-teacher term ½ Σ_pq ã_p ã_q K(⟨θ_p, θ_q⟩); the off-diagonal part K(0) = c_0² vanishes when c_0 = 0
-    K0 = K(jnp.zeros((), dtype=a.dtype))
-    L = L + 0.5 * K1 * jnp.sum(a * a) + 0.5 * K0 * (jnp.sum(a) ** 2 - jnp.sum(a * a))
-    return 2.0 * L / K1
-
-
-def observe(W, a, K, K1):
-    """Logged quantities of one seed: ``risk`` (relative, exact via K), ``overlaps`` m (N, M), ``norms`` r (N,)."""
-    a64 = a.astype(jnp.float64)
     r, m, rho = overlaps(W, a.shape[0])
-    risk = homogeneous_risk_from_overlaps(K, K1, a64, r, m, rho)
+    risk = riccati.homogeneous_risk(kernel, a.astype(jnp.float64), r, m, rho)
     return {"risk": risk, "overlaps": m, "norms": r}
 
 
 def make_fns(activation):
-    """``(sigma, dsigma, K, K1)`` for a ``hermite`` activation spec; raises naming ``activation`` if unusable."""
+    """``(sigma, dsigma, kernel)`` for a ``hermite`` activation spec (``kernel = hermite.kernel(activation)``);
+    raises naming ``activation`` if unusable."""
     import hermite
 
     act = hermite.activation(activation)
@@ -94,4 +83,4 @@ def make_fns(activation):
             f"`activation`={activation!r} has E[σ(z)²] = {float(ker.K1):g}: the relative risk 2L/K(1) is undefined "
             "for σ ≡ 0; choose a non-zero activation such as h4"
         )
-    return act.fn, act.dfn, ker.K, float(ker.K1), act, ker
+    return act.fn, act.dfn, ker

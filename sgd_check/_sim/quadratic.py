@@ -1,6 +1,6 @@
 """Quadratic network [BEVW25]: one online-SGD step on St(d, N), observables, Phase II radial fit (docs/theory.md §2).
 
-All functions act on ONE seed and are pure and jittable; the engine (``_simulate``) vmaps them over seeds.
+All functions act on ONE seed and are pure and jittable; the engine (``engine``) vmaps them over seeds.
 Matrix products use ``precision=HIGHEST`` so that float32 on accelerators never silently drops to TF32.
 """
 

@@ -17,9 +17,9 @@ import zipfile
 
 import numpy as np
 
-from ._outdir import write_bytes
+from .._outdir import write_bytes
 
-__all__ = ["save", "load"]
+__all__ = ["check_engine", "load", "save"]
 
 # Parameters that may change between an interrupted run and its resumption without changing the numbers.
 _FREE = ("device", "checkpoint_every")
@@ -99,3 +99,18 @@ def _compare(path: str, stored: dict, params: dict) -> None:
 
 def _jsonable(v):
     return json.loads(json.dumps(v))
+
+
+def check_engine(path: str, engine: str) -> None:
+    """Refuse to resume a checkpoint written by the other engine (its state is not this engine's state).
+
+    Checkpoints from before the reduced engine carry no ``engine`` and are full-engine runs."""
+    if not os.path.exists(path):
+        return
+    with np.load(path) as z:
+        stored = json.loads(bytes(z["meta"]).decode())["config"].get("engine", "full")
+    if stored != engine:
+        raise ValueError(
+            f"`--resume` folder {os.path.dirname(path) or '.'} holds a run of the {stored!r} engine but `engine` is "
+            f"{engine!r} now; rerun with --engine {stored}, or use another --out"
+        )

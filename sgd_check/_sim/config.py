@@ -2,7 +2,8 @@
 
 Conventions shared by both models:
 
-* Teacher coefficients ``a_m = m^{-beta}`` normalised to ``ã = a/‖a‖₂`` (``Σ ã_m² = 1``).
+* Teacher coefficients ``a_m = m^{-beta}`` normalised to ``ã = a/‖a‖₂`` (``Σ ã_m² = 1``), computed by
+  ``riccati.teacher_coefficients`` (the one home of that formula).
 * Teacher directions are the first ``M`` coordinate axes. This loses no generality: the inputs
   ``x ~ N(0, I_d)`` are isotropic, so any orthonormal teacher frame Θ can be rotated onto the axes together
   with the student, and every reported quantity (overlaps ``ΘᵀU``, ``WΘ``, risks) is rotation invariant.
@@ -22,7 +23,7 @@ from hermite._validate import check_choice, check_int, check_real
 __all__ = [
     "QuadraticSGDConfig",
     "HomogeneousSGDConfig",
-    "teacher_coefficients",
+    "config_params",
     "log_schedule",
     "steps_for_time",
 ]
@@ -33,16 +34,9 @@ _PHASE2 = ("end", "logged", "none")
 _ENGINES = ("auto", "full", "reduced")
 
 
-def teacher_coefficients(beta: float, M: int) -> np.ndarray:
-    """Normalised power-law teacher ``ã_m = m^{-β} / ‖(k^{-β})_{k≤M}‖₂``, shape ``(M,)``, float64."""
-    beta = check_real("beta", beta, lo=0.0)
-    M = check_int("M", M, lo=1)
-    a = np.arange(1, M + 1, dtype=np.float64) ** (-beta)
-    return a / np.linalg.norm(a)
-
-
 def log_schedule(steps: int, n_log: int) -> np.ndarray:
-    """Logged step numbers: 0 and about ``n_log`` log-spaced integers in ``[1, steps]`` (always ending at ``steps``)."""
+    """Logged step numbers: 0 and about ``n_log`` log-spaced integers in ``[1, steps]`` (always ending at ``steps``;
+    at most ``n_log + 1`` entries, duplicates removed)."""
     steps = check_int("steps", steps, lo=1)
     n_log = check_int("n_log", n_log, lo=1)
     pts = np.unique(np.round(np.geomspace(1, steps, n_log)).astype(np.int64))
@@ -124,7 +118,7 @@ def _resolve_engine(cfg) -> str:
     Below that the reduced engine's fixed costs (χ² draws, fold-backs, a longer compilation) eat its gain."""
     if cfg.engine != "auto":
         return cfg.engine
-    from ._sim_reduced import layout
+    from .reduced import layout
 
     D = layout(cfg.M, cfg.N, cfg.batch).D
     return "reduced" if cfg.d >= cfg.M + cfg.N and 4 * D <= cfg.d else "full"
@@ -148,7 +142,7 @@ class QuadraticSGDConfig:
     Phase II (``phase2``: ``"end"``, ``"logged"`` or ``"none"``) fits the radial part ``Ω`` (``W = UΩ^{1/2}``)
     by least squares on ``n_prime`` fresh samples; its risk is evaluated exactly. The default ``n_prime`` aims
     at an expected excess risk of ``phase2_target`` (default 0.1) times the oracle risk ``1 − tr(ÃGÃG)``:
-    ``n′ = p + 1 + ⌈1.5 p / phase2_target⌉``, ``p = N(N+1)/2`` (``_sim_reduced.default_n_prime``).
+    ``n′ = p + 1 + ⌈1.5 p / phase2_target⌉``, ``p = N(N+1)/2`` (``reduced.default_n_prime``).
 
     ``engine``: ``"full"`` (the d-dimensional state), ``"reduced"`` (the exact reduced-state chain of docs/theory.md
     §5, cost independent of d; needs ``d ≥ M + N``) or ``"auto"`` (default: reduced when ``d ≥ M + N`` and its
@@ -204,7 +198,7 @@ class QuadraticSGDConfig:
                 fix="the Phase-II excess risk aimed at, as a fraction of the oracle risk (default 0.1)",
             ),
         )
-        from ._sim_reduced import default_n_prime
+        from .reduced import default_n_prime
 
         n_prime = default_n_prime(self.N, self.phase2_target) if self.n_prime is None else self.n_prime
         object.__setattr__(
@@ -233,8 +227,10 @@ class QuadraticSGDConfig:
         return min(256, _auto_chunk(self.batch, self.d, 1 << 17))
 
     def teacher(self) -> np.ndarray:
-        """``ã`` (shape ``(M,)``, float64)."""
-        return teacher_coefficients(self.beta, self.M)
+        """``ã`` (shape ``(M,)``, float64): :func:`riccati.teacher_coefficients` of ``beta`` and ``M``."""
+        import riccati
+
+        return riccati.teacher_coefficients(self.beta, self.M)
 
     @property
     def engine_used(self) -> str:
@@ -243,8 +239,8 @@ class QuadraticSGDConfig:
 
     @property
     def reduced_layout(self):
-        """Frame sizes of the reduced engine (``_sim_reduced.Layout``)."""
-        from ._sim_reduced import layout
+        """Frame sizes of the reduced engine (``reduced.Layout``)."""
+        from .reduced import layout
 
         return layout(self.M, self.N, self.batch, self.chunk_size)
 
@@ -313,8 +309,10 @@ class HomogeneousSGDConfig:
         return 256 if self.engine_used == "reduced" else _auto_chunk(self.batch, self.d)
 
     def teacher(self) -> np.ndarray:
-        """``ã`` (shape ``(M,)``, float64)."""
-        return teacher_coefficients(self.beta, self.M)
+        """``ã`` (shape ``(M,)``, float64): :func:`riccati.teacher_coefficients` of ``beta`` and ``M``."""
+        import riccati
+
+        return riccati.teacher_coefficients(self.beta, self.M)
 
     @property
     def engine_used(self) -> str:
@@ -323,11 +321,26 @@ class HomogeneousSGDConfig:
 
     @property
     def reduced_layout(self):
-        """Frame sizes of the reduced engine (``_sim_reduced.Layout``)."""
-        from ._sim_reduced import layout
+        """Frame sizes of the reduced engine (``reduced.Layout``)."""
+        from .reduced import layout
 
         return layout(self.M, self.N, self.batch, self.chunk_size)
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+
+def config_params(cfg) -> dict:
+    """The configuration as a JSON-ready dict (resolved defaults included: c, n_prime, chunk size)."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if f.name == "activation" and not isinstance(v, str | int | float):
+            v = getattr(v, "name", None) or repr(v)
+        out[f.name] = v
+    out["chunk"] = cfg.chunk_size
+    out["engine"] = cfg.engine_used  # the engine that ran (``auto`` resolved)
+    out["model"] = cfg.model
+    out["time_per_step"] = cfg.time_per_step
+    return out

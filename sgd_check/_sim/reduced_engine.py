@@ -1,10 +1,10 @@
 """The reduced engine's compiled pieces: per-seed model adapter and the chunk function (docs/theory.md §5).
 
-Same layout and outputs as the full engine (``_simulate``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
+Same layout and outputs as the full engine (``engine``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
 gives the initial state (``fold_in(k_s, 0)``), the frame inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``:
 normals from its ``fold_in(·, 0)``, the Bartlett χ² from ``fold_in(·, 1)``) and Phase II (``fold_in(k_s, 2)``),
 so a seed's trajectory depends neither on the number of seeds beside it nor on the chunk size. A chunk is
-``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame (``_sim_reduced.fold_*``), so chunk
+``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame (``reduced.fold_*``), so chunk
 boundaries (checkpoints, resume) always see the folded N-direction frame. Divergence rules are the full
 engine's: a non-finite or ~90° step, a logged risk that is non-finite or above ``blowup``, or (quadratic) a drift
 ``‖XᵀX − I‖_F > 1e-2`` before the per-chunk Newton–Schulz pass freezes the seed.
@@ -16,16 +16,15 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from . import _sim_homogeneous as _hom
-from . import _sim_quadratic as _quad
-from . import _sim_reduced as _red
-from ._sim_config import QuadraticSGDConfig
+from . import homogeneous as _hom
+from . import quadratic as _quad
+from . import reduced as _red
+from .chunk import Model, finish_chunk, log_buffer, step_and_log
+from .config import QuadraticSGDConfig
 
 
 def build_model(cfg):
-    """A ``_simulate._Model`` for the reduced state: quadratic ``X`` (D, N), homogeneous ``W_c`` (N, D)."""
-    from ._simulate import _Model
-
+    """A ``chunk.Model`` for the reduced state: quadratic ``X`` (D, N), homogeneous ``W_c`` (N, D)."""
     dt = jnp.dtype(cfg.dtype)
     lay = cfg.reduced_layout
     M = cfg.M
@@ -39,36 +38,35 @@ def build_model(cfg):
                 obs["risk_phase2"] = fit["risk_phase2"]
             return obs
 
-        return _Model(
+        return Model(
             init=lambda k: _red.quadratic_init(k, cfg.d, lay, dt),
             step=lambda X, x, live, hp: _quad.stiefel_step(X, x, hp["a"], hp["c"], hp["eta"], live),
             observe=observe,
             reorth=_quad.reorthonormalise,
             initial_state=lambda X: {"Y0": X[:M].astype(jnp.float64)},
         )
-    sigma, dsigma, K, K1, _, _ = _hom.make_fns(cfg.activation)
+    sigma, dsigma, kernel = _hom.make_fns(cfg.activation)
 
     def initial_state(W):
         W64 = W.astype(jnp.float64)
         return {"P0": W64[:, :M], "Q0": _red._mm(W64, W64.T)}
 
-    return _Model(
+    return Model(
         init=lambda k: _red.homogeneous_init(k, cfg.d, lay, cfg.init_scale, dt),
         step=lambda W, x, live, hp: _hom.homogeneous_step(W, x, hp["a"], hp["eta"], sigma, dsigma, live),
-        observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], K, K1),
+        observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], kernel),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=initial_state,
     )
 
 
 def make_chunk(cfg, model, C: int, Lc: int):
-    """The compiled chunk of the reduced engine; same signature and state as ``_simulate._make_chunk``."""
-    from ._simulate import _DRIFT_LIMIT, _step_and_log
-
+    """The compiled chunk of the reduced engine; same signature and state as ``engine._make_chunk``."""
     dt = jnp.dtype(cfg.dtype)
-    lay = cfg.reduced_layout
+    # the block length k divides C by construction (``reduced.layout`` takes gcd with the chunk); with
+    # C = cfg.chunk_size this is ``cfg.reduced_layout``, the layout the initial state was drawn with
+    lay = _red.layout(cfg.M, cfg.N, cfg.batch, C)
     B, D, k = lay.B, lay.D, lay.k
-    assert C % k == 0, (C, k)
     nb = C // k
     quad = isinstance(cfg, QuadraticSGDConfig)
     fold = (lambda X: _red.fold_quadratic(X, lay)) if quad else (lambda W: _red.fold_homogeneous(W, lay))
@@ -85,10 +83,9 @@ def make_chunk(cfg, model, C: int, Lc: int):
         rc = jax.vmap(lambda kk, df: _red.sqrt_chi2(jax.random.fold_in(kk, 1), df))(kst, dofs)
         return g, rc
 
-    def chunk(state, hp, blowup, sample_keys, obs_keys, j, step0, n_active, log_local):
+    def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
-        probe = jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params)
-        buf0 = jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), probe)
+        buf0 = log_buffer(jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params), Lc)
 
         def block(carry, bi):
             params, alive, died_at, ptr, buf = carry
@@ -100,7 +97,7 @@ def make_chunk(cfg, model, C: int, Lc: int):
                 i = bi * k + jj
                 x = vinputs(g[:, jj], rc[:, jj], jj)  # (S, B, D)
                 args = (vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0)
-                return _step_and_log(carry, i, x, *args), None
+                return step_and_log(carry, i, x, *args), None
 
             carry, _ = lax.scan(body, (params, alive, died_at, ptr, buf), jnp.arange(k, dtype=jnp.int64))
             params, alive, died_at, ptr, buf = carry
@@ -108,11 +105,6 @@ def make_chunk(cfg, model, C: int, Lc: int):
 
         carry0 = (params, alive, died_at, jnp.zeros((), jnp.int32), buf0)
         (params, alive, died_at, ptr, buf), _ = lax.scan(block, carry0, jnp.arange(nb, dtype=jnp.int64))
-        params, drift = jax.vmap(model.reorth)(params)
-        drift_max = jnp.maximum(drift_max, drift)
-        lost = alive & ~(drift <= _DRIFT_LIMIT)
-        died_at = jnp.where(lost, step0 + n_active, died_at)
-        alive = alive & ~lost
-        return (params, alive, died_at, drift_max), buf, ptr
+        return finish_chunk(model.reorth, params, alive, died_at, drift_max, step0, n_active), buf, ptr
 
     return chunk

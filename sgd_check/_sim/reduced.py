@@ -19,7 +19,7 @@ rests expressed in B fresh directions ``f_l`` orthogonal to everything so far: t
 ``Wishart_B(n_j, I)``, ``n_j = d − M − N − jB``, so ``T`` is its Bartlett factor (lower triangular,
 ``T_ll = √χ²_{n_j − l}``, ``T_{bl} ~ N(0, 1)`` for ``b > l``; a column whose degrees of freedom would be ≤ 0 is
 zero: there is no room left in R^d). The step is then *the same map* as the full engine's
-(``_sim_quadratic.stiefel_step``, ``_sim_homogeneous.homogeneous_step``) applied to these coordinates: it is
+(``quadratic.stiefel_step``, ``homogeneous.homogeneous_step``) applied to these coordinates: it is
 exact because every input lies in the span of the frame.
 
 Fold-back, once per block (not per step): the frame part ``C_ext`` ((N + E)×N, resp. N×(N + E)) is replaced by
@@ -48,9 +48,6 @@ import math
 import jax
 import jax.numpy as jnp
 from jax import lax
-
-from . import _sim_homogeneous as _hom
-from . import _sim_quadratic as _quad
 
 __all__ = [
     "Layout",
@@ -330,17 +327,3 @@ def complement_root(S):
     N = S.shape[1]
     lam, V = jnp.linalg.eigh(jnp.eye(N) - _mm(S64.T, S64))
     return _mm(V * jnp.sqrt(jnp.clip(lam, 0.0))[None, :], V.T)
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Observables (same formulas as the full engine, on coordinates).
-
-
-def observe_quadratic(X, a, c, M: int):
-    """``_sim_quadratic.observe`` on ``S = X[:M]``."""
-    return _quad.observe(X[:M], a, c)
-
-
-def observe_homogeneous(W, a, K, K1):
-    """``_sim_homogeneous.observe`` on the coordinates (r, m, ρ are rotation invariant)."""
-    return _hom.observe(W, a, K, K1)

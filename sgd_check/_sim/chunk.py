@@ -1,0 +1,84 @@
+"""Pieces shared by every compiled chunk of the simulator (full, blocked and reduced engines; docs/theory.md §4).
+
+A chunk runs ``C`` steps of all seeds with ``lax.scan``; its state is ``(params, alive, died_at, drift_max)``
+and it fills a buffer of ``Lc`` log slots. Each engine has its own way of drawing inputs and stepping, but the
+per-step logging and divergence rules (:func:`step_and_log`), the empty log buffer (:func:`log_buffer`) and the
+end-of-chunk re-orthonormalisation with its drift rule (:func:`finish_chunk`) are the same and live here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+__all__ = ["DRIFT_LIMIT", "Model", "finish_chunk", "log_buffer", "mark_divergence", "step_and_log"]
+
+#: A seed whose Stiefel drift ``‖UᵀU − I‖_F`` exceeds this before a chunk's re-orthonormalisation is frozen.
+DRIFT_LIMIT = 1e-2
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """Per-seed pure functions; ``hp`` carries the run-time hyperparameters (ã, η, c) so that compiled code is
+    reused across runs that differ only in them, in ``seed`` or in ``steps``."""
+
+    init: Callable  # key -> params
+    step: Callable  # (params, X (B, d), live, hp) -> (params, ok)
+    observe: Callable  # (params, key, step, hp) -> dict of arrays
+    reorth: Callable  # params -> (params, drift)
+    initial_state: Callable  # params -> dict of arrays saved for replay
+
+
+def mark_divergence(alive, died_at, risk, step, blowup):
+    """Freeze seeds whose logged risk is NaN/inf or above ``blowup``; record the step where that happened."""
+    blown = alive & ~(jnp.isfinite(risk) & (risk <= blowup))
+    return alive & ~blown, jnp.where(blown, step, died_at)
+
+
+def log_buffer(observe_shapes, Lc: int):
+    """``Lc`` NaN-filled log slots for every observable (``observe_shapes``: a pytree of ``ShapeDtypeStruct``)."""
+    return jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), observe_shapes)
+
+
+def step_and_log(carry, i, x, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0):
+    """One SGD step of every seed on inputs ``x``, then, if step ``step0 + i + 1`` is logged, the observables and
+    divergence freezing (shared by the full and the reduced engine's chunk loops). Steps ``i ≥ n_active`` are
+    padding: nothing moves. ``carry`` = (params, alive, died_at, ptr, buf); returns the new carry."""
+    params, alive, died_at, ptr, buf = carry
+    active = i < n_active
+    step = step0 + i + 1
+    params, ok = vstep(params, x, alive & active, hp)
+    bad = alive & active & ~ok
+    died_at = jnp.where(bad, step, died_at)
+    alive = alive & ~bad
+
+    def do_log(args):
+        params, alive, died_at, ptr, buf = args
+        obs = vobs(params, obs_keys, step, hp)
+        alive, died_at = mark_divergence(alive, died_at, obs["risk"], step, blowup)
+        buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
+        return alive, died_at, ptr + 1, buf
+
+    def no_log(args):
+        _, alive, died_at, ptr, buf = args
+        return alive, died_at, ptr, buf
+
+    is_log = active & (i + 1 == log_local[ptr])
+    alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
+    return params, alive, died_at, ptr, buf
+
+
+def finish_chunk(reorth, params, alive, died_at, drift_max, step0, n_active):
+    """End of a chunk: re-orthonormalise every seed (``reorth``, vmapped), track the largest drift seen, and
+    freeze a seed whose drift exceeded :data:`DRIFT_LIMIT` at the chunk's last active step. Returns the new
+    chunk state ``(params, alive, died_at, drift_max)``."""
+    params, drift = jax.vmap(reorth)(params)
+    drift_max = jnp.maximum(drift_max, drift)
+    lost = alive & ~(drift <= DRIFT_LIMIT)
+    died_at = jnp.where(lost, step0 + n_active, died_at)
+    alive = alive & ~lost
+    return params, alive, died_at, drift_max
