@@ -18,7 +18,7 @@ import sympy as sp
 from ._activation import Activation, Z, activation
 from ._exact import NotSquareIntegrable, exact_coefficients
 from ._numeric import _eval, check_l2, gh_coefficients
-from ._validate import check_choice, check_int, check_real
+from .validation import require_choice, require_int, require_real
 
 __all__ = ["HermiteCoefficients", "coefficients", "information_exponent", "MAX_DEGREE"]
 
@@ -50,7 +50,7 @@ class HermiteCoefficients:
     activation: Activation = dataclasses.field(repr=False, compare=False)
 
     def __post_init__(self):
-        check_choice("basis", self.basis, ("He", "h"))
+        require_choice("basis", self.basis, ("He", "h"))
         n = self.degree + 1
         if len(self.values) != n or len(self.exact) != n or len(self.errors) != n:
             raise ValueError(f"`values`, `exact`, `errors` must all have length degree+1 = {n}")
@@ -62,7 +62,7 @@ class HermiteCoefficients:
 
     def to_basis(self, basis: str) -> HermiteCoefficients:
         """The same expansion in the other basis (b_j = √(j!) c_j)."""
-        check_choice("basis", basis, ("He", "h"))
+        require_choice("basis", basis, ("He", "h"))
         if basis == self.basis:
             return self
         s = np.array([sqrt(factorial(j)) for j in range(self.degree + 1)])
@@ -198,8 +198,8 @@ def coefficients(spec, degree: int, basis: str = "He", *, exact: bool = True) ->
         >>> coefficients("relu", 2).exact   # [1/√(2π), 1/2, 1/(2√(2π))]
         [sqrt(2)/(2*sqrt(pi)), 1/2, sqrt(2)/(4*sqrt(pi))]
     """
-    K = check_int("degree", degree, lo=0, hi=MAX_DEGREE, fix="use a degree such as 10")
-    check_choice("basis", basis, ("He", "h"), fix="He = monic probabilists' Hermite, h = orthonormal")
+    K = require_int("degree", degree, lo=0, hi=MAX_DEGREE, fix="use a degree such as 10")
+    require_choice("basis", basis, ("He", "h"), fix="He = monic probabilists' Hermite, h = orthonormal")
     act = activation(spec)
     label = _label(act)
     _check_regular(act)
@@ -260,7 +260,7 @@ def information_exponent(spec_or_coeffs, degree: int = 20, tol: float = 1e-10) -
         >>> information_exponent("h4"), information_exponent("abs"), information_exponent("relu")
         (4, 2, 1)
     """
-    check_real("tol", tol, lo=0.0, lo_open=True, fix="use e.g. 1e-10")
+    require_real("tol", tol, lo=0.0, lo_open=True, fix="use e.g. 1e-10")
     if isinstance(spec_or_coeffs, HermiteCoefficients):
         co = spec_or_coeffs
     else:

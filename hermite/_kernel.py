@@ -27,7 +27,7 @@ from ._activation import Activation, Z, activation
 from ._coefficients import HermiteCoefficients, coefficients
 from ._exact import exact_coefficients, rationalize
 from ._numeric import check_l2, second_moment
-from ._validate import check_int
+from .validation import require_int
 
 __all__ = ["GaussianKernel", "kernel"]
 
@@ -246,7 +246,7 @@ def kernel(spec, degree: int | None = None) -> GaussianKernel:
     """
     act = activation(spec)
     if degree is not None:
-        degree = check_int("degree", degree, lo=0, hi=150, fix="use e.g. 40")
+        degree = require_int("degree", degree, lo=0, hi=150, fix="use e.g. 40")
     expr = None if act.expr is None else rationalize(act.expr)
     if expr is not None:
         pc = None

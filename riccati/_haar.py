@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from hermite._validate import check_int, check_width
+from hermite.validation import require_int, require_width
 
 __all__ = ["sample_initial_overlap", "as_generator", "gaussian_gram_blocks"]
 
@@ -72,11 +72,11 @@ def sample_initial_overlap(seed_or_key, d: int, M: int, N: int) -> np.ndarray:
         >>> sample_initial_overlap(0, 1000, 3, 2).shape
         (3, 2)
     """
-    M = check_int("M", M, lo=1, fix="the teacher needs at least one direction")
-    N = check_int("N", N, lo=1, fix="the student needs at least one neuron")
-    d = check_int("d", d, lo=1)
-    check_width("M", M, d)
-    check_width("N", N, d)
+    M = require_int("M", M, lo=1, fix="the teacher needs at least one direction")
+    N = require_int("N", N, lo=1, fix="the student needs at least one neuron")
+    d = require_int("d", d, lo=1)
+    require_width("M", M, d)
+    require_width("N", N, d)
     rng = as_generator(seed_or_key)
     Z, gram = gaussian_gram_blocks(rng, d, M, N)
     lam, V = np.linalg.eigh(gram)

@@ -21,7 +21,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from hermite._validate import check_int, check_real, check_width
+from hermite.validation import require_int, require_real, require_width
 
 from ._crossing import first_crossing_index
 from ._haar import as_generator, gaussian_gram_blocks
@@ -187,7 +187,7 @@ def homogeneous_state(W0, M: int):
         W = np.asarray(W0, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"`W0` must be a real (N, d) array; got {type(W0).__name__}") from exc
-    M = check_int("M", M, lo=1)
+    M = require_int("M", M, lo=1)
     if W.ndim != 2 or W.shape[1] < M or W.shape[0] < 1:
         raise ValueError(f"`W0` has shape {W.shape}; expected (N, d) with N ≥ 1 and d ≥ M = {M}")
     if not np.all(np.isfinite(W)):
@@ -208,11 +208,11 @@ def sample_homogeneous_state(seed_or_key, d: int, M: int, N: int, init_scale: fl
     (Bartlett), so the cost does not depend on d. Overlaps m_ip are of order 1/√d; r_i ≈ init_scale².
     Matches the simulator's initialisation in distribution (sgd_check ``HomogeneousSGDConfig``).
     """
-    M = check_int("M", M, lo=1)
-    N = check_int("N", N, lo=1)
-    d = check_int("d", d, lo=1)
-    check_width("M", M, d)
-    s = check_real("init_scale", init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0")
+    M = require_int("M", M, lo=1)
+    N = require_int("N", N, lo=1)
+    d = require_int("d", d, lo=1)
+    require_width("M", M, d)
+    s = require_real("init_scale", init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0")
     rng = as_generator(seed_or_key)
     Z, gram = gaussian_gram_blocks(rng, d, M, N)  # X ∈ R^{d×N}: Z = X[:M], gram = XᵀX; w_i = (s/√d) X[:, i]
     nrm = np.sqrt(np.diag(gram))
@@ -490,12 +490,12 @@ def homogeneous_flow(
         if d is None:
             d = int(np.asarray(W0).shape[1])
     if d is not None:
-        d = check_int("d", d, lo=M)
+        d = require_int("d", d, lo=M)
     t = check_times(times)
-    rtol = check_real("rtol", rtol, lo=0.0, lo_open=True)
-    atol = check_real("atol", atol, lo=0.0, lo_open=True)
-    max_steps = check_int("max_steps", max_steps, lo=1)
-    n_fine = check_int("emergence_grid", emergence_grid, lo=8)
+    rtol = require_real("rtol", rtol, lo=0.0, lo_open=True)
+    atol = require_real("atol", atol, lo=0.0, lo_open=True)
+    max_steps = require_int("max_steps", max_steps, lo=1)
+    n_fine = require_int("emergence_grid", emergence_grid, lo=8)
     N = int(r0.shape[0])
     if method == "stiff":
         if np.any(r0 == 0):

@@ -16,7 +16,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from hermite._validate import check_int, check_real
+from hermite.validation import require_int, require_real
 
 from ._quadratic import TIME_UNIT_QUADRATIC
 from ._teacher import check_times
@@ -117,9 +117,9 @@ def riccati_ode(
             "else round-off grows like e^(2λt)); use riccati.quadratic_flow for N < M"
         )
     t = check_times(times)
-    rtol = check_real("rtol", rtol, lo=0.0, lo_open=True)
-    atol = check_real("atol", atol, lo=0.0, lo_open=True)
-    max_steps = check_int("max_steps", max_steps, lo=1)
+    rtol = require_real("rtol", rtol, lo=0.0, lo_open=True)
+    atol = require_real("atol", atol, lo=0.0, lo_open=True)
+    max_steps = require_int("max_steps", max_steps, lo=1)
     ys, ok, nsteps = _solver(rtol, atol, max_steps)(jnp.asarray(S), jnp.asarray(G0), jnp.asarray(t))
     if not bool(ok):
         raise RuntimeError(f"Riccati ODE solve failed (max_steps={max_steps}); raise max_steps or loosen rtol")

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from hermite._validate import check_choice, check_int, check_real
+from hermite.validation import require_choice, require_int, require_real
 
 from ._quadratic import width_floor
 from ._teacher import check_times, teacher_coefficients
@@ -115,7 +115,7 @@ def fit_power_law(t, risk, window=None, *, floor: float = 0.0, floor_factor: flo
     R = np.asarray(risk, dtype=np.float64)
     if R.shape != t.shape:
         raise ValueError(f"`risk` has shape {R.shape}; expected {t.shape} to match `t`")
-    floor = check_real("floor", floor, lo=0.0)
+    floor = require_real("floor", floor, lo=0.0)
     ok = (t > 0) & np.isfinite(R) & (R > 0)
     if window is None:
         first = R[ok][0] if ok.any() else np.nan
@@ -285,9 +285,9 @@ def floor_euler_maclaurin(beta: float, M: int, N: int) -> float:
         >>> round(floor_euler_maclaurin(0.8, 64, 8), 4)
         0.151
     """
-    beta = check_real("beta", beta, lo=0.0)
-    M = check_int("M", M, lo=1)
-    N = check_int("N", N, lo=1)
+    beta = require_real("beta", beta, lo=0.0)
+    M = require_int("M", M, lo=1)
+    N = require_int("N", N, lo=1)
     if N >= M:
         return 0.0
     s = 2.0 * beta
@@ -361,9 +361,9 @@ def scaling_predictions(beta: float, M: int, N: int) -> ScalingPredictions:
     """
     from scipy.special import zeta
 
-    beta = check_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0")
-    M = check_int("M", M, lo=1)
-    N = check_int("N", N, lo=1)
+    beta = require_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0")
+    M = require_int("M", M, lo=1)
+    N = require_int("N", N, lo=1)
     floor = width_floor(teacher_coefficients(beta, M), N)
     phi = N / M
     if beta > 0.5:
@@ -468,10 +468,10 @@ def quadratic_predictions(beta: float, M: int, N: int, d: int) -> QuadraticPredi
         >>> quadratic_predictions(1.0, 100, 10, 1000).time_exponent
         -1.0
     """
-    beta = check_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0")
-    M = check_int("M", M, lo=1)
-    N = check_int("N", N, lo=1)
-    d = check_int("d", d, lo=max(M, N))
+    beta = require_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0")
+    M = require_int("M", M, lo=1)
+    N = require_int("N", N, lo=1)
+    d = require_int("d", d, lo=max(M, N))
     a = teacher_coefficients(beta, M)
     g0 = N / d
     if g0 >= 1:
@@ -497,7 +497,7 @@ def escape_factor(model: str, s0, k: int = 4) -> np.ndarray:
     Homogeneous with σ = h_k (docs/theory.md §3.4, ds/dt = 2kã s^{k/2}(1−s)): L = ∫_{s0}^{1/2} ds/(2k s^{k/2}(1−s)),
     closed form for k = 4: (1/s0 − 2 + log((1−s0)/s0))/8. NaN where s0 ≥ 1/2 or s0 ≤ 0.
     """
-    check_choice("model", model, ("quadratic", "homogeneous"))
+    require_choice("model", model, ("quadratic", "homogeneous"))
     s0 = np.asarray(s0, dtype=np.float64)
     ok = (s0 > 0) & (s0 < 0.5)
     s = np.where(ok, s0, 0.25)
@@ -534,8 +534,8 @@ def predicted_emergence_from_overlaps(a, m0, k: int, bk2: float = 1.0) -> np.nda
     m0 = np.asarray(m0, dtype=np.float64)
     if m0.ndim != 2 or m0.shape[1] != a.size:
         raise ValueError(f"`m0` has shape {m0.shape}; expected (N, M) with M = {a.size}")
-    k = check_int("k", k, lo=3, fix="the escape law s^{k/2} needs an information exponent k ≥ 3")
-    bk2 = check_real("bk2", bk2, lo=0.0, lo_open=True)
+    k = require_int("k", k, lo=3, fix="the escape law s^{k/2} needs an information exponent k ≥ 3")
+    bk2 = require_real("bk2", bk2, lo=0.0, lo_open=True)
     s0 = np.max(m0 * m0, axis=0)
     with np.errstate(divide="ignore"):
         return escape_factor("homogeneous", s0, k) / (bk2 * a)
@@ -551,7 +551,7 @@ def step_size_parameter(model: str, params: dict, a) -> tuple[float, str]:
 
     ``params`` holds eta, d, N, M and optionally batch, c, information_exponent, K1. Linear in η.
     """
-    check_choice("model", model, ("quadratic", "homogeneous"))
+    require_choice("model", model, ("quadratic", "homogeneous"))
     a = np.asarray(a, dtype=np.float64)
     eta, d, N, M = float(params["eta"]), int(params["d"]), int(params["N"]), int(params["M"])
     B = int(params.get("batch", 1) or 1)
@@ -580,7 +580,7 @@ def eta_for_step_parameter(model: str, epsilon: float, params: dict, a) -> float
         >>> round(step_size_parameter("quadratic", dict(p, eta=eta), a)[0], 12)
         0.1
     """
-    epsilon = check_real("epsilon", epsilon, lo=0.0, lo_open=True, fix="a target ε > 0, e.g. 0.1")
+    epsilon = require_real("epsilon", epsilon, lo=0.0, lo_open=True, fix="a target ε > 0, e.g. 0.1")
     unit, _ = step_size_parameter(model, dict(params, eta=1.0), a)
     return float(epsilon / unit)
 

@@ -42,7 +42,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import blas, lapack
 
-from hermite._validate import check_choice, check_int, check_real, check_width
+from hermite.validation import require_choice, require_int, require_real, require_width
 
 from ._crossing import first_crossing_index
 from ._haar import sample_initial_overlap
@@ -141,7 +141,7 @@ def quadratic_risk_from_Y(a, Y):
 def width_floor(a, N: int) -> float:
     """Width floor Σ_{m>N} ã_m² over the M − N weakest directions (0 if N ≥ M); docs/theory.md §2."""
     a = np.sort(normalise_teacher(a))[::-1]
-    N = check_int("N", N, lo=1)
+    N = require_int("N", N, lo=1)
     return float(np.sum(a[N:] ** 2))
 
 
@@ -580,14 +580,14 @@ def quadratic_flow(
     Y = _check_Y0(Y0, M)
     N = Y.shape[1]
     if d is not None:
-        d = check_int("d", d, lo=1)
-        check_width("M", M, d)
-        check_width("N", N, d)
+        d = require_int("d", d, lo=1)
+        require_width("M", M, d)
+        require_width("N", N, d)
     t = check_times(times)
-    check_choice("method", method, _METHODS)
-    check_choice("emergence", emergence, ("auto", "exact", "interp"))
+    require_choice("method", method, _METHODS)
+    require_choice("emergence", emergence, ("auto", "exact", "interp"))
     if blas_threads is not None:
-        blas_threads = check_int("blas_threads", blas_threads, lo=1, fix="use 1 (default) or None for all cores")
+        blas_threads = require_int("blas_threads", blas_threads, lo=1, fix="use 1 (default) or None for all cores")
     M, N = Y.shape
     perm = np.argsort(-a_n, kind="stable")
     with _blas_threads(blas_threads):
@@ -666,13 +666,13 @@ class QuadraticFlow:
     seed: int = 0
 
     def __post_init__(self):
-        object.__setattr__(self, "M", check_int("M", self.M, lo=1, fix="the teacher needs at least one direction"))
-        object.__setattr__(self, "N", check_int("N", self.N, lo=1, fix="the student needs at least one neuron"))
-        object.__setattr__(self, "d", check_int("d", self.d, lo=1))
-        object.__setattr__(self, "beta", check_real("beta", self.beta, lo=0.0, fix="use β ≥ 0"))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, lo=0))
-        check_width("M", self.M, self.d)
-        check_width("N", self.N, self.d)
+        object.__setattr__(self, "M", require_int("M", self.M, lo=1, fix="the teacher needs at least one direction"))
+        object.__setattr__(self, "N", require_int("N", self.N, lo=1, fix="the student needs at least one neuron"))
+        object.__setattr__(self, "d", require_int("d", self.d, lo=1))
+        object.__setattr__(self, "beta", require_real("beta", self.beta, lo=0.0, fix="use β ≥ 0"))
+        object.__setattr__(self, "seed", require_int("seed", self.seed, lo=0))
+        require_width("M", self.M, self.d)
+        require_width("N", self.N, self.d)
 
     @property
     def a(self) -> np.ndarray:

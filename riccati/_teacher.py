@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hermite._validate import check_int, check_real
+from hermite.validation import require_int, require_real
 
 __all__ = ["teacher_coefficients", "normalise_teacher", "check_times", "TIME_LABEL_QUADRATIC", "TIME_LABEL_HOMOGENEOUS"]
 
@@ -30,8 +30,8 @@ def teacher_coefficients(beta: float, M: int) -> np.ndarray:
         >>> teacher_coefficients(0.0, 4)
         array([0.5, 0.5, 0.5, 0.5])
     """
-    beta = check_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0, e.g. --beta 1")
-    M = check_int("M", M, lo=1, fix="the teacher needs at least one direction")
+    beta = require_real("beta", beta, lo=0.0, fix="use a power-law exponent β ≥ 0, e.g. --beta 1")
+    M = require_int("M", M, lo=1, fix="the teacher needs at least one direction")
     m = np.arange(1, M + 1, dtype=np.float64)
     a = np.exp(-beta * np.log(m))
     return a / np.linalg.norm(a)

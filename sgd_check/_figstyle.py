@@ -94,7 +94,7 @@ def check_style(style: str) -> str:
     return style
 
 
-def check_width(width: str) -> str:
+def require_width(width: str) -> str:
     """Validate a paper width key ('1col' = 3.4 in, '2col' = 7 in)."""
     if width not in WIDTHS:
         raise ValueError(f"`width`={width!r} is not a paper width: use '1col' (3.4 in) or '2col' (7 in)")
@@ -112,7 +112,7 @@ def new_figure(style: str, *, width: str = "1col", size=None, aspect: float = 0.
     ``size`` (w, h) in inches overrides both (dashboard figures).
     """
     if size is None:
-        w = WIDTHS[check_width(width)] if style == "paper" else 6.0
+        w = WIDTHS[require_width(width)] if style == "paper" else 6.0
         size = (w, w * aspect)
     fig = Figure(figsize=size, layout="constrained")
     if style == "paper":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hermite._validate import check_choice
+from hermite.validation import require_choice
 
 from .._outdir import to_jsonable, write_npz
 
@@ -64,7 +64,7 @@ class CheckData:
     flow_emergence: np.ndarray | None = None
 
     def __post_init__(self):
-        check_choice("model", self.model, ("quadratic", "homogeneous"))
+        require_choice("model", self.model, ("quadratic", "homogeneous"))
         t = np.asarray(self.t, dtype=np.float64)
         sr = np.asarray(self.sgd_risk, dtype=np.float64)
         fr = np.asarray(self.flow_risk, dtype=np.float64)

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 import riccati
-from hermite._validate import check_real
+from hermite.validation import require_real
 
 from .._outdir import to_jsonable
 from .data import CheckData
@@ -46,7 +46,7 @@ def run_check(
     """
     from sgd_check import simulate
 
-    check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix=_TIME_MAP_FIX)
+    require_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix=_TIME_MAP_FIX)
     return replay_flow(
         config, simulate(config, progress=progress), time_map_factor=time_map_factor, annotations=annotations
     )
@@ -67,7 +67,7 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
 
     import hermite
 
-    factor = check_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix=_TIME_MAP_FIX)
+    factor = require_real("time_map_factor", time_map_factor, lo=0.0, lo_open=True, fix=_TIME_MAP_FIX)
     res = result
     a = np.asarray(config.teacher(), dtype=np.float64)
     t = np.asarray(res.t, dtype=np.float64) * factor

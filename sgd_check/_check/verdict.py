@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 import riccati
-from hermite._validate import check_choice, check_real
+from hermite.validation import require_choice, require_real
 
 from .data import CheckData
 from .report import build_report
@@ -111,7 +111,7 @@ class Tolerances:
     epsilon_cap: float = 0.25
 
     def __post_init__(self):
-        check_real("level", self.level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+        require_real("level", self.level, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
         for name in (
             "kappa_gap",
             "kappa_time",
@@ -121,9 +121,9 @@ class Tolerances:
             "delta_exponent",
             "delta_clock",
         ):
-            check_real(name, getattr(self, name), lo=0.0)
-        check_real("late_fraction", self.late_fraction, lo=0.0, hi=1.0, lo_open=True)
-        check_real("epsilon_cap", self.epsilon_cap, lo=0.0)
+            require_real(name, getattr(self, name), lo=0.0)
+        require_real("late_fraction", self.late_fraction, lo=0.0, hi=1.0, lo_open=True)
+        require_real("epsilon_cap", self.epsilon_cap, lo=0.0)
 
 
 def predictions(model: str, beta: float, M: int, N: int, a=None) -> dict:
@@ -138,7 +138,7 @@ def predictions(model: str, beta: float, M: int, N: int, a=None) -> dict:
       ``floor_asymptotic`` its Euler–Maclaurin value;
     * ``emergence_slope``: β; ``compute_exponent``, ``sgd_flops_exponent`` with their definitions.
     """
-    check_choice("model", model, ("quadratic", "homogeneous"))
+    require_choice("model", model, ("quadratic", "homogeneous"))
     sp = riccati.scaling_predictions(beta, M, N).as_dict()
     out: dict[str, Any] = dict(sp)
     if a is not None:

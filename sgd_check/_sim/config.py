@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from hermite._validate import check_choice, check_int, check_real
+from hermite.validation import require_choice, require_int, require_real
 
 __all__ = [
     "QuadraticSGDConfig",
@@ -37,8 +37,8 @@ _ENGINES = ("auto", "full", "reduced")
 def log_schedule(steps: int, n_log: int) -> np.ndarray:
     """Logged step numbers: 0 and about ``n_log`` log-spaced integers in ``[1, steps]`` (always ending at ``steps``;
     at most ``n_log + 1`` entries, duplicates removed)."""
-    steps = check_int("steps", steps, lo=1)
-    n_log = check_int("n_log", n_log, lo=1)
+    steps = require_int("steps", steps, lo=1)
+    n_log = require_int("n_log", n_log, lo=1)
     pts = np.unique(np.round(np.geomspace(1, steps, n_log)).astype(np.int64))
     return np.concatenate([[0], pts]).astype(np.int64)
 
@@ -52,7 +52,7 @@ MAX_ETA = 1e6
 
 def steps_for_time(t_max: float, time_per_step: float) -> int:
     """Smallest number of SGD steps whose flow time ``steps · time_per_step`` reaches ``t_max``."""
-    t_max = check_real("t_max", t_max, lo=0.0, lo_open=True, fix="give a positive flow time")
+    t_max = require_real("t_max", t_max, lo=0.0, lo_open=True, fix="give a positive flow time")
     steps = t_max / time_per_step
     if not steps <= MAX_STEPS:
         raise ValueError(
@@ -63,48 +63,50 @@ def steps_for_time(t_max: float, time_per_step: float) -> int:
 
 
 def _common_checks(cfg) -> None:
-    d = check_int("d", cfg.d, lo=1, fix="the input dimension must be a positive integer")
-    M = check_int("M", cfg.M, lo=1, hi=d, fix=f"teacher directions live in R^d: need M ≤ d={d}; raise --d or lower --M")
-    N = check_int("N", cfg.N, lo=1, hi=d, fix=f"need N ≤ d={d}; raise --d or lower --N")
+    d = require_int("d", cfg.d, lo=1, fix="the input dimension must be a positive integer")
+    M = require_int(
+        "M", cfg.M, lo=1, hi=d, fix=f"teacher directions live in R^d: need M ≤ d={d}; raise --d or lower --M"
+    )
+    N = require_int("N", cfg.N, lo=1, hi=d, fix=f"need N ≤ d={d}; raise --d or lower --N")
     object.__setattr__(cfg, "d", d)
     object.__setattr__(cfg, "M", M)
     object.__setattr__(cfg, "N", N)
-    object.__setattr__(cfg, "beta", check_real("beta", cfg.beta, lo=0.0, fix="use a power-law exponent β ≥ 0"))
+    object.__setattr__(cfg, "beta", require_real("beta", cfg.beta, lo=0.0, fix="use a power-law exponent β ≥ 0"))
     object.__setattr__(
         cfg,
         "eta",
-        check_real(
+        require_real(
             "eta", cfg.eta, lo=0.0, lo_open=True, hi=MAX_ETA, fix=f"the step size η must be in (0, {MAX_ETA:g}]"
         ),
     )
     object.__setattr__(
         cfg,
         "steps",
-        check_int("steps", cfg.steps, lo=1, hi=MAX_STEPS, fix="run at least one SGD step and at most 10^12"),
+        require_int("steps", cfg.steps, lo=1, hi=MAX_STEPS, fix="run at least one SGD step and at most 10^12"),
     )
-    object.__setattr__(cfg, "batch", check_int("batch", cfg.batch, lo=1, fix="the batch size B must be ≥ 1"))
-    object.__setattr__(cfg, "seeds", check_int("seeds", cfg.seeds, lo=1, fix="simulate at least one seed"))
-    object.__setattr__(cfg, "seed", check_int("seed", cfg.seed, lo=0, hi=2**32 - 1, fix="use a seed in [0, 2^32)"))
-    object.__setattr__(cfg, "n_log", check_int("n_log", cfg.n_log, lo=1, hi=10_000, fix="log 1..10000 points"))
-    check_choice("dtype", cfg.dtype, _DTYPES, fix="use --dtype float32 (fast) or float64 (exact comparisons)")
-    check_choice("device", cfg.device, _DEVICES, fix="use --device auto, cpu or gpu")
+    object.__setattr__(cfg, "batch", require_int("batch", cfg.batch, lo=1, fix="the batch size B must be ≥ 1"))
+    object.__setattr__(cfg, "seeds", require_int("seeds", cfg.seeds, lo=1, fix="simulate at least one seed"))
+    object.__setattr__(cfg, "seed", require_int("seed", cfg.seed, lo=0, hi=2**32 - 1, fix="use a seed in [0, 2^32)"))
+    object.__setattr__(cfg, "n_log", require_int("n_log", cfg.n_log, lo=1, hi=10_000, fix="log 1..10000 points"))
+    require_choice("dtype", cfg.dtype, _DTYPES, fix="use --dtype float32 (fast) or float64 (exact comparisons)")
+    require_choice("device", cfg.device, _DEVICES, fix="use --device auto, cpu or gpu")
     if cfg.chunk is not None:
-        object.__setattr__(cfg, "chunk", check_int("chunk", cfg.chunk, lo=1, hi=1 << 16, fix="or leave it None"))
+        object.__setattr__(cfg, "chunk", require_int("chunk", cfg.chunk, lo=1, hi=1 << 16, fix="or leave it None"))
     object.__setattr__(
         cfg,
         "checkpoint_every",
-        check_int("checkpoint_every", cfg.checkpoint_every, lo=1, fix="checkpoint every ≥ 1 chunks"),
+        require_int("checkpoint_every", cfg.checkpoint_every, lo=1, fix="checkpoint every ≥ 1 chunks"),
     )
     object.__setattr__(
         cfg,
         "blowup",
-        check_real("blowup", cfg.blowup, lo=1.0, lo_open=True, fix="relative risk above which a seed is diverged"),
+        require_real("blowup", cfg.blowup, lo=1.0, lo_open=True, fix="relative risk above which a seed is diverged"),
     )
 
 
 def _engine_checks(cfg) -> None:
     """Validate ``engine``; ``reduced`` needs room for the frame, d ≥ M + N (docs/theory.md §5)."""
-    check_choice("engine", cfg.engine, _ENGINES, fix="use --engine auto, full or reduced")
+    require_choice("engine", cfg.engine, _ENGINES, fix="use --engine auto, full or reduced")
     if cfg.engine == "reduced" and cfg.d < cfg.M + cfg.N:
         raise ValueError(
             f"`engine`='reduced' needs d ≥ M + N = {cfg.M + cfg.N} (its frame holds the M teacher and N student "
@@ -183,13 +185,13 @@ class QuadraticSGDConfig:
     def __post_init__(self):
         _common_checks(self)
         c = 1.0 / math.sqrt(self.N) if self.c is None else self.c
-        object.__setattr__(self, "c", check_real("c", c, lo=0.0, lo_open=True, fix="the output scale c must be > 0"))
-        check_choice("phase2", self.phase2, _PHASE2, fix="fit the radial part at the end, at logged steps, or never")
+        object.__setattr__(self, "c", require_real("c", c, lo=0.0, lo_open=True, fix="the output scale c must be > 0"))
+        require_choice("phase2", self.phase2, _PHASE2, fix="fit the radial part at the end, at logged steps, or never")
         _engine_checks(self)
         object.__setattr__(
             self,
             "phase2_target",
-            check_real(
+            require_real(
                 "phase2_target",
                 self.phase2_target,
                 lo=0.0,
@@ -202,7 +204,7 @@ class QuadraticSGDConfig:
 
         n_prime = default_n_prime(self.N, self.phase2_target) if self.n_prime is None else self.n_prime
         object.__setattr__(
-            self, "n_prime", check_int("n_prime", n_prime, lo=1, fix="use ≥ N(N+1)/2 samples for the radial fit")
+            self, "n_prime", require_int("n_prime", n_prime, lo=1, fix="use ≥ N(N+1)/2 samples for the radial fit")
         )
         if self.phase2 != "none" and self.n_prime < self.N * (self.N + 1) // 2:
             raise ValueError(
@@ -292,7 +294,7 @@ class HomogeneousSGDConfig:
         object.__setattr__(
             self,
             "init_scale",
-            check_real("init_scale", self.init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0"),
+            require_real("init_scale", self.init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0"),
         )
         _engine_checks(self)
 

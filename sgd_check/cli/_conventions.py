@@ -7,7 +7,7 @@ The code's per-sample loss is ½(f − y)² (its gradient is what the simulator 
 
 from __future__ import annotations
 
-from hermite._validate import check_choice
+from hermite.validation import require_choice
 
 __all__ = ["LOSS_CONVENTIONS", "add_loss_convention", "eta_in_code_convention", "convention_params"]
 
@@ -31,7 +31,7 @@ def add_loss_convention(p) -> None:
 
 def eta_in_code_convention(eta, convention: str):
     """The code's η (loss ½(f − y)²) for a step size ``eta`` given in ``convention``; None stays None."""
-    check_choice("loss_convention", convention, tuple(LOSS_CONVENTIONS))
+    require_choice("loss_convention", convention, tuple(LOSS_CONVENTIONS))
     if eta is None:
         return None
     return 2.0 * eta if convention == "talk" else eta
@@ -39,7 +39,7 @@ def eta_in_code_convention(eta, convention: str):
 
 def convention_params(convention: str, eta_given=None) -> dict:
     """Entries naming the convention for an output's ``params`` (and the η as given, when there is one)."""
-    check_choice("loss_convention", convention, tuple(LOSS_CONVENTIONS))
+    require_choice("loss_convention", convention, tuple(LOSS_CONVENTIONS))
     out = {"loss_convention": convention, "loss": LOSS_CONVENTIONS[convention]}
     if eta_given is not None:
         out["eta_given"] = eta_given

@@ -181,14 +181,14 @@ def _log_grid(args, tmax: float, t_first: float) -> np.ndarray:
 
 
 def _validate_sizes(args) -> None:
-    from hermite._validate import check_int, check_real, check_width
+    from hermite.validation import require_int, require_real, require_width
 
-    check_real("beta", args.beta, lo=0.0, fix="use --beta ≥ 0")
-    check_int("M", args.M, lo=1, fix="use --M ≥ 1")
-    check_int("N", args.N, lo=1, fix="use --N ≥ 1")
-    check_int("d", args.d, lo=1, fix="use --d ≥ 1")
-    check_width("M", args.M, args.d)
-    check_width("N", args.N, args.d)
+    require_real("beta", args.beta, lo=0.0, fix="use --beta ≥ 0")
+    require_int("M", args.M, lo=1, fix="use --M ≥ 1")
+    require_int("N", args.N, lo=1, fix="use --N ≥ 1")
+    require_int("d", args.d, lo=1, fix="use --d ≥ 1")
+    require_width("M", args.M, args.d)
+    require_width("N", args.N, args.d)
 
 
 # progress of the long theory steps (on stderr): a bar on a terminal, else a line after 3 s and every 10 s

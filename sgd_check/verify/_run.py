@@ -6,7 +6,7 @@ import os
 import time
 import traceback
 
-from hermite._validate import check_choice, check_int
+from hermite.validation import require_choice, require_int
 
 from .._outdir import to_jsonable, write_json
 from ._registry import SIZES, select_claims
@@ -95,8 +95,8 @@ def verify(
         predicted, verdict, control, figure, seconds}), ``verdict`` {pass, n_pass, n_fail, n_not_run}, ``size``,
         ``seed``, ``seconds``, conventions.
     """
-    check_choice("size", size, SIZES, fix="use --size quick, standard or full")
-    seed = check_int("seed", seed, lo=0, hi=2**31 - 1, fix="use a seed in [0, 2^31)")
+    require_choice("size", size, SIZES, fix="use --size quick, standard or full")
+    seed = require_int("seed", seed, lo=0, hi=2**31 - 1, fix="use a seed in [0, 2^31)")
     selected = select_claims(claims)
     if out is not None:
         if not isinstance(out, str | os.PathLike) or not str(out).strip():

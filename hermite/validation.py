@@ -1,4 +1,4 @@
-"""Argument checks shared by every package: one clear line naming argument, range, value and fix.
+"""Argument validation shared by every package: one clear line naming argument, range, value and fix.
 
 These helpers raise ``ValueError`` (bad value) or ``TypeError`` (bad kind). The CLI turns either into a
 single line on stderr and exit status 2 (see ``sgd_check.cli``).
@@ -10,14 +10,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_int", "check_real", "check_choice", "check_width"]
+__all__ = ["require_int", "require_real", "require_choice", "require_width"]
 
 
 def _fmt(name: str) -> str:
     return f"`{name}`"
 
 
-def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None, fix: str = "") -> int:
+def require_int(name: str, value, *, lo: int | None = None, hi: int | None = None, fix: str = "") -> int:
     """Return ``value`` as ``int`` if it is an integer in ``[lo, hi]``; raise an actionable error otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
@@ -30,7 +30,7 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None,
     return value
 
 
-def check_real(
+def require_real(
     name: str,
     value,
     *,
@@ -56,7 +56,7 @@ def check_real(
     return value
 
 
-def check_choice(name: str, value, choices, *, fix: str = ""):
+def require_choice(name: str, value, choices, *, fix: str = ""):
     """Return ``value`` if it is one of ``choices``, else raise naming the allowed values."""
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
@@ -67,7 +67,7 @@ def check_choice(name: str, value, choices, *, fix: str = ""):
 _WIDTH_WHY = {"M": "the teacher needs M ≤ d orthonormal directions", "N": "a Stiefel student needs N ≤ d"}
 
 
-def check_width(name: str, value: int, d: int) -> int:
+def require_width(name: str, value: int, d: int) -> int:
     """Raise unless the width ``value`` (``"M"`` teacher or ``"N"`` Stiefel student) fits in dimension ``d``."""
     if value > d:
         why = _WIDTH_WHY.get(name, f"need {name} ≤ d")
