@@ -13,7 +13,7 @@ import numpy as np
 import riccati
 from hermite.validation import require_real
 
-from .._outdir import to_jsonable
+from .._outdir import software_versions, to_jsonable
 from .data import CheckData
 from .report import save_report
 from .verdict import Tolerances, compare
@@ -105,7 +105,7 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
         "diverged_at": res.diverged_at,
         "suggested_eta": res.suggested_eta,
         "stiefel_drift_max": None if res.stiefel_drift is None else float(np.max(res.stiefel_drift)),
-        "versions": _versions(),
+        "versions": software_versions(),
     }
     return CheckData(
         model=config.model,
@@ -123,19 +123,6 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
         extra=to_jsonable(extra, strict=True),
         flow_emergence=np.stack([s.emergence_times for s in sols]),
     )
-
-
-def _versions() -> dict:
-    import platform
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in ("shallowlaws", "numpy", "jax", "diffrax"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
 
 
 def write_outputs(

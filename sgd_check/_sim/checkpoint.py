@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from .._outdir import write_bytes
+from .._outdir import to_jsonable, write_bytes
 
 __all__ = ["check_engine", "load", "save"]
 
@@ -33,7 +33,12 @@ def save(path: str, params: dict, state, logs: list[dict], log_steps: list[int],
     for k in logs[0]:
         arrays[f"log_{k}"] = np.stack([np.asarray(lg[k]) for lg in logs])
     arrays["log_steps"] = np.asarray(log_steps, dtype=np.int64)
-    meta = {"config": params, "chunk": int(chunk), "run_seconds": float(run_seconds), "n_state": len(state)}
+    meta = {
+        "config": to_jsonable(params),
+        "chunk": int(chunk),
+        "run_seconds": float(run_seconds),
+        "n_state": len(state),
+    }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -89,16 +94,12 @@ def _compare(path: str, stored: dict, params: dict) -> None:
     for key in sorted(set(stored) | set(params)):
         if key in _FREE:
             continue
-        a, b = stored.get(key, "<absent>"), _jsonable(params.get(key, "<absent>"))
+        a, b = stored.get(key, "<absent>"), to_jsonable(params.get(key, "<absent>"))
         if a != b:
             raise ValueError(
                 f"`--resume` folder {os.path.dirname(path) or '.'} holds a different configuration: "
                 f"`{key}`={a!r} there but {b!r} now; rerun with the same {key}, or use another --out"
             )
-
-
-def _jsonable(v):
-    return json.loads(json.dumps(v))
 
 
 def check_engine(path: str, engine: str) -> None:

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from .._outdir import atomic_path, software_versions, write_json, write_npz
+from .._outdir import atomic_path, software_versions, to_jsonable, write_json, write_npz
 from .result import SimulationResult
 
 __all__ = ["save_result"]
@@ -41,7 +41,7 @@ def save_result(res: SimulationResult, out: str, *, plot: bool = True) -> dict[s
     paths = {"npz": os.path.join(out, "result.npz"), "json": os.path.join(out, "result.json")}
     write_npz(paths["npz"], **arrays)
     meta = {"summary": res.summary(), "versions": software_versions(), "npz_keys": sorted(arrays)}
-    write_json(paths["json"], _clean(meta))
+    write_json(paths["json"], to_jsonable(meta, strict=True))
     if plot:
         from .plot import plot_result
 
@@ -49,15 +49,3 @@ def save_result(res: SimulationResult, out: str, *, plot: bool = True) -> dict[s
         with atomic_path(paths["plot"]) as tmp:
             plot_result(res, tmp)
     return paths
-
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    return obj
