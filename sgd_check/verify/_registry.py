@@ -234,9 +234,10 @@ CLAIMS: tuple[Claim, ...] = (
         None,  # experiment written (hc.claim_5_exponent) but not yet gated: see needs
         needs="not run: the exponent experiment (hc.claim_5_exponent: N = M, d = 1e4, fit between emergences M/8 and "
         "M/2, extrapolated in 1/M) is written but its gate is not yet validated: per-seed exponents scatter (M = 16, "
-        "8 seeds: −0.73 ± 0.21 sd; the seed-mean curve gives −0.86) and sit well above −1 at M ≤ 24, so separating "
-        "−1 from the control −1.33 needs ≳ 8 seeds at M up to ≥ 48 (one flow: 2.6 s at M = 16 single-threaded, "
-        "but 10× slower when BLAS threads compete); the floor half (N < M) is not measured (M = 32, N = 8, one "
+        "8 seeds: −0.73 ± 0.21 sd; M = 32, 4 seeds: −0.71 ± 0.16; M = 48, 4 seeds: −0.90 ± 0.08) and approach −1 only "
+        "slowly in M, so separating "
+        "−1 from the control −1.33 needs ≳ 8 seeds at M up to ≥ 64 (one flow: 2.6 s at M = 16, 5–13 s at M = 32–48 "
+        "single-threaded, but one M = 32 seed took 95 s, and all are ≈ 10× slower when BLAS threads compete); the floor half (N < M) is not measured (M = 32, N = 8, one "
         "seed: late risk 0.116 vs the floor Σ_(N<m≤M) ã_m² = 0.054)",
     ),
     Claim(
