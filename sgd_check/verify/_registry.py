@@ -237,7 +237,8 @@ CLAIMS: tuple[Claim, ...] = (
         "8 seeds: −0.73 ± 0.21 sd; M = 32, 4 seeds: −0.71 ± 0.16; M = 48, 4 seeds: −0.90 ± 0.08) and approach −1 only "
         "slowly in M, so separating "
         "−1 from the control −1.33 needs ≳ 8 seeds at M up to ≥ 64 (one flow: 2.6 s at M = 16, 5–13 s at M = 32–48 "
-        "single-threaded, but one M = 32 seed took 95 s, and all are ≈ 10× slower when BLAS threads compete); the floor half (N < M) is not measured (M = 32, N = 8, one "
+        "single-threaded, but one M = 32 seed took 95 s, and all are ≈ 10× slower when BLAS threads compete); "
+        "the floor half (N < M) is not measured (M = 32, N = 8, one "
         "seed: late risk 0.116 vs the floor Σ_(N<m≤M) ã_m² = 0.054)",
     ),
     Claim(
