@@ -14,10 +14,10 @@ import numpy as np
 
 import riccati
 
-from ._quadratic_claims import _ex, _points
+from ._quadratic_claims import _ex, _points, tail_restored_risk
 from ._stats import extrapolate_linear
 
-__all__ = ["claim_3_deflation", "claim_4_m_slope", "claim_4_d_slope", "claim_5_collapse"]
+__all__ = ["claim_3_deflation", "claim_4_m_slope", "claim_4_d_slope", "claim_5_collapse", "claim_5_exponent"]
 
 
 def _hom_runs(sz, ctx):
@@ -277,5 +277,83 @@ def claim_5_collapse(sz, ctx) -> dict:
             "ylabel": "log-time mismatch of level crossings",
             "curve_x": "τ = t·d^(1−k/2)",
             "curve_y": "R",
+        },
+    }
+
+
+def _window(sz, M):
+    """Fit window in emergence ranks (m_lo, m_hi), proportional to M: lo_frac·M .. hi_frac·M."""
+    return max(2, round(sz["lo_frac"] * M)), round(sz["hi_frac"] * M)
+
+
+def claim_5_exponent(sz, ctx) -> dict:
+    """RNWL risk exponent: R(t) ~ (t·d^{1−k/2})^{(1−2β)/β} with N = M, fitted between the emergences
+    lo_frac·M and hi_frac·M (≥ 8 emergences), extrapolated in 1/M (the window grows with M)."""
+    act, k, beta, d = sz["activation"], sz["k"], sz["beta"], int(sz["d"])
+    scale = d ** (k / 2 - 1)
+    per_M: dict[int, list[float]] = {}
+    curves = []
+    for mi, M in enumerate(sz["M"]):
+        a = riccati.teacher_coefficients(beta, M)
+        m_lo, m_hi = _window(sz, M)
+        tau = np.geomspace(0.01 / (k * (k - 2) * a[0]), sz["horizon"] / (k * (k - 2) * a[-1]), sz["n_times"])
+        for s in range(sz["seeds"]):
+            st = riccati.sample_homogeneous_state(ctx.seed_for(mi, s), d, M, M)
+            sol = riccati.homogeneous_flow(act, a, times=tau * scale, state=st, d=d, rtol=1e-8, atol=1e-14)
+            em = np.sort(sol.emergence_times)
+            if not np.isfinite(em[m_hi - 1]):
+                per_M.setdefault(M, []).append(math.nan)  # the window did not fill: counted as a missing value
+                continue
+            Rc = tail_restored_risk(sol.risk, beta, M, M)
+            win = (em[m_lo - 1], em[m_hi - 1])
+            fit = riccati.fit_power_law(tau * scale, Rc, window=win)
+            per_M.setdefault(M, []).append(fit.exponent)
+            if s == 0:
+                curves.append(
+                    {
+                        "M": M,
+                        "tau": tau,
+                        "risk_restored": Rc,
+                        "window": [w / scale for w in win],
+                        "fit_exponent": fit.exponent,
+                    }
+                )
+            ctx.progress(f"homogeneous flow N = M = {M} seed {s + 1}/{sz['seeds']}")
+    pts, x, y, se = _points(
+        per_M,
+        lambda M: {"M": M, "N": M, "d": d, "beta": beta, "k": k, "window": list(_window(sz, M))},
+        lambda M: 1.0 / M,
+    )
+    ex = extrapolate_linear(x, y, se)
+    p_inf = (1 - 2 * beta) / beta
+    beta_c = beta + 0.5
+    lo0, hi0 = _window(sz, min(sz["M"]))
+    return {
+        "points": pts,
+        "extrapolated": {**_ex(ex), "variable": "1/M → 0 (fit window lo_frac·M..hi_frac·M grows with M)"},
+        "predicted": p_inf,
+        "tolerance": sz["tolerance"],
+        "why": (
+            f"σ = {act} (k = {k}), β = {beta:g}, N = M, d = {d:g}, exact flow (stiff BDF, rtol 1e-8, atol 1e-14); "
+            f"exponent of R(t) − 0 + Σ_(m>M) ã_m² (the M cut-off replaced by the infinite-teacher tail) fitted by "
+            f"riccati.fit_power_law between the sorted emergences {sz['lo_frac']:g}·M and {sz['hi_frac']:g}·M "
+            f"({hi0 - lo0} emergences at the smallest M = {min(sz['M'])}); the window's ½-offset and staircase "
+            f"biases fall like 1/m_lo ∝ 1/M, hence the extrapolation in 1/M; tolerance {sz['tolerance']:g} for the "
+            "curvature of that extrapolation and the residual coupling of the directions at d = 1e4. "
+            "Floor half (late risk ∝ N^(1−2β) at N < M): not measured (one probe, M = 32, N = 8, seed 0: late risk "
+            "0.116 against the exact floor Σ_(N<m≤M) ã_m² = 0.054, so the neurons do not take the N strongest "
+            "directions and the floor's N-law needs its own experiment)"
+        ),
+        "control": {"prediction": (1 - 2 * beta_c) / beta_c, "what": f"exponent for the wrong β = {beta_c:g}"},
+        "plot": {
+            "kind": "curves+extrapolation",
+            "curves": curves,
+            "x": x,
+            "y": y,
+            "se": se,
+            "xlabel": "1/M",
+            "ylabel": "fitted exponent of R(τ)",
+            "curve_x": "τ = t·d^(1−k/2)",
+            "curve_y": "R(τ) + Σ_(m>M) ã_m²",
         },
     }
