@@ -17,7 +17,7 @@ import sympy as sp
 
 from ._activation import Activation, Z, activation
 from ._exact import NotSquareIntegrable, exact_coefficients
-from ._numeric import _eval, check_l2, gh_coefficients
+from ._numeric import _eval, gh_coefficients, require_l2
 from .validation import require_choice, require_int, require_real
 
 __all__ = ["HermiteCoefficients", "coefficients", "information_exponent", "MAX_DEGREE"]
@@ -218,7 +218,7 @@ def coefficients(spec, degree: int, basis: str = "He", *, exact: bool = True) ->
             activation=act,
         )
         return res.to_basis(basis)
-    check_l2(act.numpy, label)
+    require_l2(act.numpy, label)
     b, err = gh_coefficients(act.numpy, K, label)
     res = HermiteCoefficients(
         values=b,

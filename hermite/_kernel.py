@@ -26,7 +26,7 @@ import sympy as sp
 from ._activation import Activation, Z, activation
 from ._coefficients import HermiteCoefficients, coefficients
 from ._exact import exact_coefficients, rationalize
-from ._numeric import check_l2, second_moment
+from ._numeric import require_l2, second_moment
 from .validation import require_int
 
 __all__ = ["GaussianKernel", "kernel"]
@@ -277,7 +277,7 @@ def kernel(spec, degree: int | None = None) -> GaussianKernel:
     K1 = _second_moment_exact(act)
     k1_err = 0.0
     if K1 is None:
-        check_l2(act.numpy, act.name)
+        require_l2(act.numpy, act.name)
         K1, k1_err = second_moment(act.numpy, act.name)
     partial = float(np.sum(b * b))
     tail = max(K1 - partial, 0.0) + k1_err + float(np.sum(2 * np.abs(b) * co.errors + co.errors**2))

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.integrate as si
 import scipy.special as sps
 
-__all__ = ["gh_coefficients", "second_moment", "check_l2"]
+__all__ = ["gh_coefficients", "second_moment", "require_l2"]
 
 ORDERS = (240, 300, 360, 420)
 
@@ -101,7 +101,7 @@ def second_moment(np_fn, label: str = "σ") -> tuple[float, float]:
     return total, err + 1e-15
 
 
-def check_l2(np_fn, label: str = "σ") -> None:
+def require_l2(np_fn, label: str = "σ") -> None:
     """Raise ValueError when σ is not square-integrable under N(0,1) (growth like exp(z²/4) or faster).
 
     Test: g(z) = 2 log|σ(z)| − z²/2 must fall off: σ fails if it overflows or if g(±38) ≥ g(±19) − 1.

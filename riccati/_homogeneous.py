@@ -26,7 +26,7 @@ from hermite.validation import require_int, require_real, require_width
 from ._crossing import first_crossing_index
 from ._haar import as_generator, gaussian_gram_blocks
 from ._homogeneous_stiff import ReducedFlow, _KernelNP, kernel_series_b2, solve_stiff
-from ._teacher import check_times, normalise_teacher
+from ._teacher import normalise_teacher, require_times
 
 __all__ = [
     "HomogeneousSolution",
@@ -491,7 +491,7 @@ def homogeneous_flow(
             d = int(np.asarray(W0).shape[1])
     if d is not None:
         d = require_int("d", d, lo=M)
-    t = check_times(times)
+    t = require_times(times)
     rtol = require_real("rtol", rtol, lo=0.0, lo_open=True)
     atol = require_real("atol", atol, lo=0.0, lo_open=True)
     max_steps = require_int("max_steps", max_steps, lo=1)

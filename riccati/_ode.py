@@ -19,7 +19,7 @@ import numpy as np
 from hermite.validation import require_int, require_real
 
 from ._quadratic import TIME_UNIT_QUADRATIC
-from ._teacher import check_times
+from ._teacher import require_times
 
 __all__ = ["RiccatiODESolution", "riccati_ode"]
 
@@ -116,7 +116,7 @@ def riccati_ode(
             f"`G0` eigenvalues span [{ev[0]:.3g}, {ev[-1]:.3g}]; the ODE solver needs 0 < G0 ≤ I (full rank, "
             "else round-off grows like e^(2λt)); use riccati.quadratic_flow for N < M"
         )
-    t = check_times(times)
+    t = require_times(times)
     rtol = require_real("rtol", rtol, lo=0.0, lo_open=True)
     atol = require_real("atol", atol, lo=0.0, lo_open=True)
     max_steps = require_int("max_steps", max_steps, lo=1)

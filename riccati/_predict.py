@@ -16,7 +16,7 @@ import numpy as np
 from hermite.validation import require_choice, require_int, require_real
 
 from ._quadratic import width_floor
-from ._teacher import check_times, teacher_coefficients
+from ._teacher import require_times, teacher_coefficients
 
 __all__ = [
     "anchored_power_law",
@@ -111,7 +111,7 @@ def fit_power_law(t, risk, window=None, *, floor: float = 0.0, floor_factor: flo
     """
     from scipy import stats
 
-    t = check_times(t, "t")
+    t = require_times(t, "t")
     R = np.asarray(risk, dtype=np.float64)
     if R.shape != t.shape:
         raise ValueError(f"`risk` has shape {R.shape}; expected {t.shape} to match `t`")

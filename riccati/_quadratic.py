@@ -46,7 +46,7 @@ from hermite.validation import require_choice, require_int, require_real, requir
 
 from ._crossing import first_crossing_index
 from ._haar import sample_initial_overlap
-from ._teacher import TIME_LABEL_QUADRATIC, check_times, normalise_teacher, teacher_coefficients
+from ._teacher import TIME_LABEL_QUADRATIC, normalise_teacher, require_times, teacher_coefficients
 
 __all__ = [
     "QuadraticSolution",
@@ -583,7 +583,7 @@ def quadratic_flow(
         d = require_int("d", d, lo=1)
         require_width("M", M, d)
         require_width("N", N, d)
-    t = check_times(times)
+    t = require_times(times)
     require_choice("method", method, _METHODS)
     require_choice("emergence", emergence, ("auto", "exact", "interp"))
     if blas_threads is not None:
@@ -630,7 +630,7 @@ def _quadratic_flow_impl(core, perm, N, t, d, emergence, progress, cost) -> Quad
     refine = emergence == "exact" or (emergence == "auto" and core.method != "reference" and crossed * cost < 1e8)
     em = _emergence(core, grid, g, refine and core.method != "reference")
     sl = slice(0 if t[0] == 0.0 else 1, None)
-    floor = float(np.sum(a_s[N:] ** 2))
+    floor = width_floor(a_s, N)
     return QuadraticSolution(
         t=t,
         risk=risk[sl],

@@ -6,7 +6,13 @@ import numpy as np
 
 from hermite.validation import require_int, require_real
 
-__all__ = ["teacher_coefficients", "normalise_teacher", "check_times", "TIME_LABEL_QUADRATIC", "TIME_LABEL_HOMOGENEOUS"]
+__all__ = [
+    "teacher_coefficients",
+    "normalise_teacher",
+    "require_times",
+    "TIME_LABEL_QUADRATIC",
+    "TIME_LABEL_HOMOGENEOUS",
+]
 
 # Short axis labels of the two time conventions (the full sentences are TIME_UNIT_QUADRATIC / _HOMOGENEOUS).
 TIME_LABEL_QUADRATIC = "t = 4cη·steps"
@@ -58,7 +64,7 @@ def normalise_teacher(a) -> np.ndarray:
     return arr / norm
 
 
-def check_times(times, name: str = "times") -> np.ndarray:
+def require_times(times, name: str = "times") -> np.ndarray:
     """Validate a 1-D array of non-negative, non-decreasing finite times; return it as float64."""
     try:
         t = np.atleast_1d(np.asarray(times, dtype=np.float64))

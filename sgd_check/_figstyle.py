@@ -33,7 +33,7 @@ __all__ = [
     "WIDTHS",
     "MIN_EMERGENCES",
     "OKABE_ITO",
-    "check_style",
+    "require_style",
     "series_style",
     "new_figure",
     "style_context",
@@ -87,7 +87,7 @@ _PAPER_RC = {
 _DASHBOARD_RC = {"font.size": 9.0, "legend.fontsize": 7.5, "legend.framealpha": 0.85, "pdf.fonttype": 42}
 
 
-def check_style(style: str) -> str:
+def require_style(style: str) -> str:
     """Validate a style name: one of :data:`STYLES`; one-line ``ValueError`` otherwise."""
     if not isinstance(style, str) or style not in STYLES:
         raise ValueError(f"`style`={style!r} is not a figure style: use 'paper' or 'dashboard'")
@@ -103,7 +103,7 @@ def require_width(width: str) -> str:
 
 def style_context(style: str):
     """``rc_context`` of a style: figures must be built *inside* it (text sizes are fixed when text is made)."""
-    return rc_context(_PAPER_RC if check_style(style) == "paper" else _DASHBOARD_RC)
+    return rc_context(_PAPER_RC if require_style(style) == "paper" else _DASHBOARD_RC)
 
 
 def new_figure(style: str, *, width: str = "1col", size=None, aspect: float = 0.75) -> Figure:

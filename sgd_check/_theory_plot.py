@@ -26,11 +26,11 @@ from ._figstyle import (
     GREY,
     MIN_EMERGENCES,
     atomic_write_text,
-    check_style,
     informative_ylim,
     new_figure,
     no_minor_labels,
     note,
+    require_style,
     save_figure,
     series_style,
     style_context,
@@ -152,7 +152,7 @@ def _time_label(c: dict, style: str) -> str:
 def plot_theory(result: dict, ax=None, *, style: str = "dashboard", width: str = "1col"):
     """One theory curve (``theory.json`` dict): exact flow R(t), log–log, with emergence marks, the exact width
     floor and, only where predicted and supported by ≥ 8 emergences, the power law t^{(1−2β)/β}."""
-    check_style(style)
+    require_style(style)
     with style_context(style):
         own = ax is None
         if own:
@@ -194,7 +194,7 @@ def plot_theory(result: dict, ax=None, *, style: str = "dashboard", width: str =
 
 def write_theory_figures(result: dict, out: str | os.PathLike, *, style: str = "dashboard", stem: str = "theory"):
     """Write :func:`plot_theory` atomically: dashboard ``theory.png``; paper ``theory_{1col,2col}`` (.pdf, .png)."""
-    check_style(style)
+    require_style(style)
     out = os.fspath(out)
     if style == "dashboard":
         return [save_figure(plot_theory(result), os.path.join(out, f"{stem}.png"), style)]
@@ -227,7 +227,7 @@ def plot_overlay(results, *, vary: str | None = None, style: str = "dashboard", 
     in none or several). Settings keep distinct colours (Okabe–Ito), markers and line styles. A predicted
     slope appears only for settings where it is predicted and backed by ≥ 8 emergences in the fit window.
     """
-    check_style(style)
+    require_style(style)
     results = list(results)
     if len(results) < 1:
         raise ValueError("`results` is empty: an overlay needs at least one setting")
@@ -384,7 +384,7 @@ def write_overlay(
     ``overlay.csv`` holds :func:`overlay_table`; ``overlay.json`` the same rows, the conventions and every
     setting's curve (t, risk and, for check reports, the SGD mean), enough to re-draw the figure.
     """
-    check_style(style)
+    require_style(style)
     results = list(results)
     vary = vary or (_infer_vary(results) if len(results) > 1 else "N")
     out = os.fspath(out)

@@ -38,12 +38,12 @@ from ._figstyle import (
     GREY,
     MIN_EMERGENCES,
     OKABE_ITO,
-    check_style,
     informative_ylim,
     integer_log_ticks,
     new_figure,
     no_minor_labels,
     note,
+    require_style,
     save_figure,
     series_style,
     style_context,
@@ -149,7 +149,7 @@ def plot_risk(report: dict, ax=None, *, style: str = "dashboard", width: str = "
     Returns the new ``Figure`` (or ``ax`` when drawing into a given axes). ``style``: "dashboard" or "paper";
     ``width`` (paper): "1col" (3.4 in) or "2col" (7 in).
     """
-    check_style(style)
+    require_style(style)
     with style_context(style):
         fig, ax = _new(style, width, ax)
         paper = style == "paper"
@@ -226,7 +226,7 @@ def plot_staircase(report: dict, ax=None, *, style: str = "dashboard", width: st
 
     Each direction m has its own colour *and* marker (Okabe–Ito + markers), SGD solid, flow dashed.
     """
-    check_style(style)
+    require_style(style)
     with style_context(style):
         fig, ax = _new(style, width, ax)
         paper = style == "paper"
@@ -271,7 +271,7 @@ def _finite(x) -> bool:
 def plot_emergence(report: dict, ax=None, *, style: str = "dashboard", width: str = "1col"):
     """Emergence time T_m vs direction index m (log–log, integer ticks): raw and initial-overlap-normalised,
     SGD vs flow; the predicted slope β only over ≥ ``MIN_EMERGENCES`` directions."""
-    check_style(style)
+    require_style(style)
     with style_context(style):
         fig, ax = _new(style, width, ax)
         paper = style == "paper"
@@ -378,7 +378,7 @@ def plot_summary(report: dict, *, style: str = "dashboard"):
 
     Dashboard: 16 × 4.8 in for a screen. Paper: two-column width (7 in), 7–8 pt text.
     """
-    check_style(style)
+    require_style(style)
     with style_context(style):
         fig = new_figure(style, size=(7.0, 2.9) if style == "paper" else (16.0, 4.8))
         axes = fig.subplots(1, 3)
@@ -407,7 +407,7 @@ def render_all(
       …, plus ``summary_2col.pdf``/``.png`` at 7 in (PDF always: vector figures for the paper; the paper
       names never overwrite the dashboard's, so both styles can live in one folder).
     """
-    check_style(style)
+    require_style(style)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     paths = []

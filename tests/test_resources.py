@@ -5,7 +5,7 @@ import io
 import pytest
 
 from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig
-from sgd_check.cli._common import check_resources, estimate_memory_bytes
+from sgd_check.cli._common import estimate_memory_bytes, require_resources
 
 
 def test_run_that_cannot_fit_is_refused_before_work(run_cli):
@@ -38,10 +38,10 @@ def test_limits_and_wall_time_note():
     cfg = HomogeneousSGDConfig(d=100, M=4, N=4, beta=1.0, eta=1e-5, steps=10**10, seeds=64)
     need = estimate_memory_bytes(cfg)
     with pytest.raises(ValueError, match="needs ≈"):
-        check_resources(cfg, available=int(need))  # more than 80 % of what is available
+        require_resources(cfg, available=int(need))  # more than 80 % of what is available
     buf = io.StringIO()
-    check_resources(cfg, available=10 * need, file=buf)
+    require_resources(cfg, available=10 * need, file=buf)
     assert "estimated wall time" in buf.getvalue() and " h " in buf.getvalue()
     buf = io.StringIO()
-    check_resources(cfg.replace(steps=1000), available=10 * need, file=buf)
+    require_resources(cfg.replace(steps=1000), available=10 * need, file=buf)
     assert buf.getvalue() == ""  # short runs print nothing

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._outdir import to_jsonable, write_bytes
 
-__all__ = ["check_engine", "load", "save"]
+__all__ = ["require_same_engine", "load", "save"]
 
 # Parameters that may change between an interrupted run and its resumption without changing the numbers.
 _FREE = ("device", "checkpoint_every")
@@ -102,7 +102,7 @@ def _compare(path: str, stored: dict, params: dict) -> None:
             )
 
 
-def check_engine(path: str, engine: str) -> None:
+def require_same_engine(path: str, engine: str) -> None:
     """Refuse to resume a checkpoint written by the other engine (its state is not this engine's state).
 
     Checkpoints from before the reduced engine carry no ``engine`` and are full-engine runs."""

@@ -367,7 +367,7 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
     if resume:
         if ckpt_path is None:
             raise ValueError("`resume`=True needs `out`: the folder holding checkpoint.npz; pass --out DIR")
-        checkpoint.check_engine(ckpt_path, params_dict["engine"])
+        checkpoint.require_same_engine(ckpt_path, params_dict["engine"])
         ck = checkpoint.load(ckpt_path, params_dict)
         if ck is not None:
             state = jax.tree_util.tree_map(jnp.asarray, ck["state"])

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .._figstyle import check_style, new_figure, no_minor_labels, save_figure, series_style, style_context
+from .._figstyle import new_figure, no_minor_labels, require_style, save_figure, series_style, style_context
 
 __all__ = ["plot_result"]
 
@@ -17,7 +17,7 @@ def plot_result(res, path: str, *, style: str = "dashboard") -> str:
     Written atomically to ``path`` (its extension picks PNG or PDF). ``style``: "dashboard" (6.4 in wide) or
     "paper" (one column, 3.4 in, 7–8 pt text). Returns ``path``.
     """
-    check_style(style)
+    require_style(style)
     with style_context(style):
         fig = new_figure(style, size=None if style == "paper" else (6.4, 4.2))
         ax = fig.add_subplot()

@@ -121,9 +121,9 @@ def run(args) -> int:
         if args.model is None:
             raise ValueError("`model` is required: `shallowlaws check quadratic|homogeneous ...` or `--from-dir DIR`")
         cfg = config_from_args(args.model, args)
-        from ._common import check_resources
+        from ._common import require_resources
 
-        check_resources(cfg)
+        require_resources(cfg)
         out = args.out or os.path.join("shallowlaws-out", f"check-{args.model}")
         from sgd_check._sim import config_params
 

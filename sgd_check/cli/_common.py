@@ -181,7 +181,7 @@ def estimate_seconds(cfg) -> float:
     return cfg.seeds * cfg.steps * cfg.batch * width * max(cfg.N, cfg.M) / _CPU_RATE.get(cfg.model, 2.6e7)
 
 
-def check_resources(cfg, *, available: int | None = None, file=None) -> None:
+def require_resources(cfg, *, available: int | None = None, file=None) -> None:
     """Refuse (ValueError) a run whose estimated memory exceeds 80 % of the available memory; print the estimated
     wall time on stderr when it exceeds one hour. Called before any allocation."""
     need = estimate_memory_bytes(cfg)

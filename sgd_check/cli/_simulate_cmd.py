@@ -103,9 +103,9 @@ def run(args) -> int:
     if args.resume and args.overwrite:
         raise ValueError("`--resume` and `--overwrite` contradict each other: continue the run or replace it")
     cfg = build_config(args)
-    from ._common import check_resources
+    from ._common import require_resources
 
-    check_resources(cfg)
+    require_resources(cfg)
     paths = {}
     if args.out:
         from sgd_check._outdir import OutputFolder
