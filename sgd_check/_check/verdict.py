@@ -624,18 +624,12 @@ def _emergence_slope(p: _Paired) -> Family:
     es["normalised"] = esn
     rows = []
     if es["n_directions"] >= 3:
-        diff = es["per_seed_diff_ci"]
-        band = p.band(diff["se"])
-        etol = p.allowance("exponent")
         rows.append(
-            VerdictRow(
+            _paired_exponent_row(
+                p,
                 "emergence_slope_sgd_vs_flow",
-                abs(diff["mean"]) <= etol + band,
-                abs(diff["mean"]),
-                etol + band,
-                f"|slope_sgd − slope_flow| of log T_m vs log m (mean of per-seed differences) ≤ q·SE + κ·ε + δ, "
-                f"κ·ε + δ = {tol.kappa_exponent:g}·{p.eps:.3g} + {tol.delta_exponent:g}, seed band {band:.3g}; "
-                f"{p.noise_why}",
+                es["per_seed_diff_ci"],
+                "|slope_sgd − slope_flow| of log T_m vs log m",
             )
         )
     if esn["n_directions"] >= 3:
@@ -656,6 +650,21 @@ def _emergence_slope(p: _Paired) -> Family:
     return {"emergence_slope": es}, rows
 
 
+def _paired_exponent_row(p: _Paired, name: str, diff: dict, what: str) -> VerdictRow:
+    """Gate |mean of per-seed SGD − flow differences| of an exponent or slope ≤ q·SE + κ·ε + δ (docs/theory.md §4.2)."""
+    band = p.band(diff["se"])
+    etol = p.allowance("exponent")
+    return VerdictRow(
+        name,
+        abs(diff["mean"]) <= etol + band,
+        abs(diff["mean"]),
+        etol + band,
+        f"{what} (mean of per-seed differences) ≤ q·SE + κ·ε + δ, "
+        f"κ·ε + δ = {p.tol.kappa_exponent:g}·{p.eps:.3g} + {p.tol.delta_exponent:g}, seed band {band:.3g}; "
+        f"{p.noise_why}",
+    )
+
+
 def _time_exponent(p: _Paired) -> Family:
     """Time exponent of the risk: SGD vs flow on the automatic window, and the flow vs (1−2β)/β on a power-law
     window (≥ 8 emergences between the initial plateau and the width edge, ``riccati.fit_flow_power_law``)."""
@@ -668,19 +677,13 @@ def _time_exponent(p: _Paired) -> Family:
     te = time_exponent_fit(t, p.sr, fr, p.data.floor, pred["time_exponent"], tol.level, n_in)
     rows = []
     if te.get("window") is not None and np.isfinite(te["diff_ci"]["mean"]):
-        diff = te["diff_ci"]
-        band = p.band(diff["se"])
-        etol = p.allowance("exponent")
         rows.append(
-            VerdictRow(
+            _paired_exponent_row(
+                p,
                 "time_exponent_sgd_vs_flow",
-                abs(diff["mean"]) <= etol + band,
-                abs(diff["mean"]),
-                etol + band,
+                te["diff_ci"],
                 f"|exponent_sgd − exponent_flow| of log R vs log t on the window "
-                f"[{te['window'][0]:.3g}, {te['window'][1]:.3g}] (mean of per-seed differences) ≤ q·SE + κ·ε + δ, "
-                f"κ·ε + δ = {tol.kappa_exponent:g}·{p.eps:.3g} + {tol.delta_exponent:g}, seed band {band:.3g}; "
-                f"{p.noise_why}",
+                f"[{te['window'][0]:.3g}, {te['window'][1]:.3g}]",
             )
         )
     # the flow against the d → ∞ exponent: only on a power-law window, never on a plateau or an exponential tail

@@ -132,8 +132,34 @@ def _auto_chunk(batch: int, d: int, budget: int = 1 << 18) -> int:
     return int(min(1024, 1 << (c.bit_length() - 1)))
 
 
+class _SGDConfigMethods:
+    """Methods both frozen SGD configs share (the fields and their validation stay in each dataclass)."""
+
+    def teacher(self) -> np.ndarray:
+        """``ã`` (shape ``(M,)``, float64): :func:`riccati.teacher_coefficients` of ``beta`` and ``M``."""
+        import riccati
+
+        return riccati.teacher_coefficients(self.beta, self.M)
+
+    @property
+    def engine_used(self) -> str:
+        """``"full"`` (d-dim state) or ``"reduced"`` (frame coordinates, docs/theory.md §5); ``auto`` resolved."""
+        return _resolve_engine(self)
+
+    @property
+    def reduced_layout(self):
+        """Frame sizes of the reduced engine (``reduced.Layout``)."""
+        from .reduced import layout
+
+        return layout(self.M, self.N, self.batch, self.chunk_size)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
 @dataclasses.dataclass(frozen=True)
-class QuadraticSGDConfig:
+class QuadraticSGDConfig(_SGDConfigMethods):
     """Online SGD on the Stiefel manifold for the quadratic network of [BEVW25] (docs/theory.md §2).
 
     Student ``f_U(x) = c Σ_i He_2(⟨u_i, x⟩)`` with ``U ∈ St(d, N)``; teacher ``f_*(x) = Σ_m ã_m He_2(x_m)``.
@@ -228,31 +254,9 @@ class QuadraticSGDConfig:
             return 256
         return min(256, _auto_chunk(self.batch, self.d, 1 << 17))
 
-    def teacher(self) -> np.ndarray:
-        """``ã`` (shape ``(M,)``, float64): :func:`riccati.teacher_coefficients` of ``beta`` and ``M``."""
-        import riccati
-
-        return riccati.teacher_coefficients(self.beta, self.M)
-
-    @property
-    def engine_used(self) -> str:
-        """``"full"`` (d-dim state) or ``"reduced"`` (frame coordinates, docs/theory.md §5); ``auto`` resolved."""
-        return _resolve_engine(self)
-
-    @property
-    def reduced_layout(self):
-        """Frame sizes of the reduced engine (``reduced.Layout``)."""
-        from .reduced import layout
-
-        return layout(self.M, self.N, self.batch, self.chunk_size)
-
-    def replace(self, **changes):
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
 
 @dataclasses.dataclass(frozen=True)
-class HomogeneousSGDConfig:
+class HomogeneousSGDConfig(_SGDConfigMethods):
     """Online SGD for the two-homogeneous network of [RNWL25] (docs/theory.md §3).
 
     Student ``f(x) = Σ_i ‖w_i‖² σ(⟨w_i, x⟩/‖w_i‖)``; teacher ``f_*(x) = Σ_p ã_p σ(x_p)``; plain online SGD
@@ -309,28 +313,6 @@ class HomogeneousSGDConfig:
         if self.chunk is not None:
             return self.chunk
         return 256 if self.engine_used == "reduced" else _auto_chunk(self.batch, self.d)
-
-    def teacher(self) -> np.ndarray:
-        """``ã`` (shape ``(M,)``, float64): :func:`riccati.teacher_coefficients` of ``beta`` and ``M``."""
-        import riccati
-
-        return riccati.teacher_coefficients(self.beta, self.M)
-
-    @property
-    def engine_used(self) -> str:
-        """``"full"`` (d-dim state) or ``"reduced"`` (frame coordinates, docs/theory.md §5); ``auto`` resolved."""
-        return _resolve_engine(self)
-
-    @property
-    def reduced_layout(self):
-        """Frame sizes of the reduced engine (``reduced.Layout``)."""
-        from .reduced import layout
-
-        return layout(self.M, self.N, self.batch, self.chunk_size)
-
-    def replace(self, **changes):
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
 
 
 def config_params(cfg) -> dict:
