@@ -191,3 +191,16 @@ def test_cli_bad_input_exits_2_with_one_line(run_cli, argv, needle):
     status, stdout, err = run_cli(*argv)
     assert status == 2
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "model, extra, word",
+    [("quadratic", ["--activation", "relu"], "activation"), ("homogeneous", ["--c", 0.5], "--c")],
+)
+def test_check_refuses_arguments_of_the_other_model(run_cli, tmp_path, model, extra, word):
+    """`check quadratic --activation relu` used to run He2 silently; both commands now refuse such arguments."""
+    base = ["--d", 16, "--M", 4, "--N", 2, "--eta", 1e-3, "--steps", 10, "--out", tmp_path / "o"]
+    for cmd in ("check", "simulate"):
+        status, _, err = run_cli(cmd, model, *base, *extra)
+        assert status == 2 and word in err and err.count("\n") == 1 and "Traceback" not in err
+        assert not (tmp_path / "o").exists()

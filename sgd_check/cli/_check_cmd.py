@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ._common import add_run_arguments, print_json
+from ._common import add_run_arguments, print_json, require_model_arguments
 from ._conventions import convention_params, eta_in_code_convention
 
 __all__ = ["register", "run", "add_run_arguments", "config_from_args", "format_verdict"]
@@ -22,6 +22,7 @@ def config_from_args(model: str, args) -> object:
             raise ValueError(f"`--{name}` is required for `check {model}`; e.g. --d 128 --M 64 --N 8 --beta 0.8")
     if args.steps is None and args.t_max is None:
         raise ValueError("one of `--steps` or `--t-max` is required: give the run length in steps or in flow time")
+    require_model_arguments(model, args)
     common = dict(
         d=args.d,
         M=args.M,

@@ -136,6 +136,22 @@ def add_run_arguments(p, *, seeds: int, required: bool) -> None:
 _CPU_RATE = {"quadratic": 1.3e8, "homogeneous": 2.6e7}
 
 
+def require_model_arguments(model: str, args) -> None:
+    """Refuse run arguments that do not apply to ``model`` (one line each), instead of silently ignoring them.
+
+    The quadratic model's student is c Σ He_2(⟨u_i,x⟩) by definition, so ``--activation`` other than He2 is
+    refused there; ``--c`` is the quadratic output scale and is refused for the homogeneous model.
+    """
+    if model == "quadratic":
+        if args.activation not in (None, "He2", "z**2 - 1", "z**2-1"):
+            raise ValueError(
+                f"`--activation`={args.activation!r} is not allowed for the quadratic model: its student is "
+                "c Σ He_2(⟨u_i,x⟩) by definition; drop --activation or use the homogeneous model"
+            )
+    elif getattr(args, "c", None) is not None:
+        raise ValueError("`--c` applies to the quadratic model only; drop it for the homogeneous model")
+
+
 def estimate_memory_bytes(cfg) -> int:
     """Peak memory of ``simulate(cfg)`` in bytes, estimated from the array sizes (an upper-side estimate).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._common import add_run_arguments
+from ._common import add_run_arguments, require_model_arguments
 from ._conventions import convention_params, eta_in_code_convention
 
 __all__ = ["register", "run"]
@@ -76,18 +76,12 @@ def build_config(args: argparse.Namespace):
         checkpoint_every=args.checkpoint_every,
         engine=args.engine,
     )
+    require_model_arguments(args.model, args)
     if args.model == "quadratic":
-        if args.activation not in (None, "He2", "z**2 - 1", "z**2-1"):
-            raise ValueError(
-                f"`--activation`={args.activation!r} is not allowed for the quadratic model: its student is "
-                "c Σ He_2(⟨u_i,x⟩) by definition; drop --activation or use the homogeneous model"
-            )
         cfg = QuadraticSGDConfig(
             **common, c=args.c, phase2=args.phase2, n_prime=args.n_prime, phase2_target=args.phase2_target
         )
     else:
-        if args.c is not None:
-            raise ValueError("`--c` applies to the quadratic model only; drop it for the homogeneous model")
         cfg = HomogeneousSGDConfig(**common, activation=args.activation or "h4", init_scale=args.init_scale)
     if args.t_max is not None:
         cfg = cfg.replace(steps=steps_for_time(args.t_max, cfg.time_per_step))
