@@ -14,12 +14,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/shallowlaws demo $(DEMO_ARGS)
+	$(VENV)/bin/shallowlaws demo --overwrite $(DEMO_ARGS)
 
 # The talk's claims, gated with negative controls (docs/verify.md); quick size, ≤ 10 min on 2 cores.
 # One BLAS/OpenMP thread: threaded BLAS oversubscribes a shared 2-core box (an M=512, N=256 flow took 200 s so).
 verify: $(STAMP)
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out $(VERIFY_ARGS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out --overwrite $(VERIFY_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -24,7 +24,9 @@ import os
 import time
 
 from ._check import check, save_report
-from ._outdir import to_jsonable
+from ._check.run import output_names
+from ._outdir import OutputFolder, to_jsonable
+from ._sim import config_params
 
 __all__ = ["DemoCase", "demo_cases", "run_demo", "eta_for_epsilon"]
 
@@ -150,25 +152,41 @@ def run_demo(
     progress: bool = False,
     on_case=None,
     style: str = "dashboard",
+    overwrite: bool = False,
 ) -> dict:
     """Run every case (``check`` with outputs under ``out/<case>``) and write the suite ``out/report.json``.
 
     The suite's ``verdict.pass`` is True only if every case passed; ``on_case(row)`` is called after each case
     (the CLI prints progress with it); ``style`` is the figure style of every case ("dashboard" default, or
     "paper"). Returns the suite report.
+
+    ``out`` and each ``out/<case>`` are locked while the demo writes them (a second demo into the same folder
+    is refused with "in use by PID …"). A folder that already holds a run is refused unless ``overwrite``, which
+    first deletes that run's files (``make demo`` passes it, so it replaces its own previous output).
     """
     out = os.fspath(out)
-    os.makedirs(out, exist_ok=True)
     cases = demo_cases() if cases is None else cases
     t_start = time.perf_counter()
     rows = []
-    for case in cases:
-        t0 = time.perf_counter()
-        case_out = os.path.join(out, case.name)
-        report = check(case.config(), out=case_out, pdf=pdf, progress=progress, style=style)
-        rows.append(_row(case, report, case_out, time.perf_counter() - t0, style))
-        if on_case is not None:
-            on_case(rows[-1])
+    params = {"cases": [c.name for c in cases], "pdf": pdf, "style": style}
+    with OutputFolder(out, "demo", params, overwrite=overwrite) as folder:
+        for case in cases:
+            t0 = time.perf_counter()
+            case_out = os.path.join(out, case.name)
+            cfg = case.config()
+            with OutputFolder(case_out, "check", config_params(cfg), overwrite=overwrite) as case_folder:
+                report = check(cfg, out=case_out, pdf=pdf, progress=progress, style=style)
+                case_folder.add(*output_names())
+            rows.append(_row(case, report, case_out, time.perf_counter() - t0, style))
+            if on_case is not None:
+                on_case(rows[-1])
+        suite = _suite(rows, t_start)
+        save_report(os.path.join(out, "report.json"), suite)
+        folder.add("report.json")
+    return suite
+
+
+def _suite(rows: list[dict], t_start: float) -> dict:
     suite = {
         "suite": "shallowlaws demo",
         "cases": rows,
@@ -188,6 +206,4 @@ def run_demo(
         },
         "seconds": time.perf_counter() - t_start,
     }
-    suite = to_jsonable(suite, strict=True)
-    save_report(os.path.join(out, "report.json"), suite)
-    return suite
+    return to_jsonable(suite, strict=True)

@@ -60,6 +60,8 @@ _KNOWN = {
         "summary.pdf",
     ),
     "theory": ("theory.json", "curves.npz", "theory.png", "risk.png"),
+    "demo": ("report.json",),
+    "verify": ("report.json", "summary.png"),
 }
 _ALL_KNOWN = sorted({n for names in _KNOWN.values() for n in names} | {MANIFEST_NAME})
 
@@ -214,7 +216,7 @@ class OutputFolder:
 
     Args:
         path: the folder (created if absent; an existing non-folder is refused).
-        command: ``"simulate"``, ``"check"`` or ``"theory"``.
+        command: ``"simulate"``, ``"check"``, ``"theory"``, ``"demo"`` or ``"verify"``.
         params: the run's parameters (JSON-able), stored in the manifest; ``resume`` compares them.
         resume: continue the run already in the folder (same command and parameters).
         overwrite: delete the files of the run already in the folder first.

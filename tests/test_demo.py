@@ -58,3 +58,33 @@ def test_default_suite_covers_the_three_regimes():
 def test_demo_command_is_registered():
     args = build_parser().parse_args(["demo", "--out", "somewhere", "--pdf"])
     assert args.out == "somewhere" and args.pdf and callable(args.func)
+
+
+def test_demo_folder_is_one_run_and_overwrite_replaces_it(tmp_path):
+    """A second demo into the same folder is refused; --overwrite deletes the old run's files (a stale PDF of a
+    case included) before running; a folder locked by a live process is refused by PID."""
+    good = DemoCase("tiny-good", "ε=0.05", "quadratic", TINY, epsilon=0.05, t_max=5.0, seeds=2, n_log=20)
+    run_demo(tmp_path, cases=[good])
+    with pytest.raises(ValueError, match="already holds a demo run.*--overwrite"):
+        run_demo(tmp_path, cases=[good])
+    stale = tmp_path / "tiny-good" / "risk.pdf"
+    stale.write_bytes(b"%PDF stale")  # a figure of an earlier --pdf run: must not mix with the new run
+    mine = tmp_path / "notes.txt"
+    mine.write_text("not shallowlaws's")
+    suite = run_demo(tmp_path, cases=[good], overwrite=True)
+    assert not stale.exists() and mine.read_text() == "not shallowlaws's"
+    assert json.loads((tmp_path / "report.json").read_text()) == suite
+    manifest = json.loads((tmp_path / "shallowlaws-run.json").read_text())
+    assert manifest["command"] == "demo" and manifest["status"] == "complete"
+    (tmp_path / ".shallowlaws.lock").write_text("1\n")  # PID 1 is alive: the folder is in use
+    with pytest.raises(ValueError, match="in use by PID 1"):
+        run_demo(tmp_path, cases=[good], overwrite=True)
+
+
+def test_verify_cli_refuses_a_used_folder(run_cli, tmp_path):
+    status, _, err = run_cli("verify", "1", "--out", tmp_path, "--quiet")
+    assert status == 0, err
+    status, _, err = run_cli("verify", "1", "--out", tmp_path, "--quiet")
+    assert status == 2 and "already holds a verify run" in err and err.count("\n") == 1
+    status, _, err = run_cli("verify", "1", "--out", tmp_path, "--quiet", "--overwrite")
+    assert status == 0, err

@@ -18,7 +18,7 @@ from .data import CheckData
 from .report import save_report
 from .verdict import Tolerances, compare
 
-__all__ = ["run_check", "replay_flow", "check", "check_from_dir", "write_outputs"]
+__all__ = ["run_check", "replay_flow", "check", "check_from_dir", "write_outputs", "output_names"]
 
 _TIME_MAP_FIX = "1 is the stated time map"
 
@@ -123,6 +123,16 @@ def replay_flow(config, result, *, time_map_factor: float = 1.0, annotations: di
         extra=to_jsonable(extra, strict=True),
         flow_emergence=np.stack([s.emergence_times for s in sols]),
     )
+
+
+_FIGURES = ("risk", "staircase", "emergence", "summary")
+_WIDTHS = ("", "_1col", "_2col")  # dashboard names, then the paper style's column widths
+
+
+def output_names() -> tuple[str, ...]:
+    """Every file name a check may write into its folder (report, data, figures in both styles and formats)."""
+    figures = (f"{n}{w}.{e}" for n in _FIGURES for w in _WIDTHS for e in ("png", "pdf"))
+    return ("report.json", "data.npz", *figures)
 
 
 def write_outputs(

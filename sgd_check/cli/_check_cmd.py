@@ -104,12 +104,9 @@ def _num(x) -> str:
     return f"{x:.3g}"
 
 
-_FIGS = ("risk", "staircase", "emergence", "summary")
-_WIDTHS = ("", "_1col", "_2col")  # dashboard names, then the paper style's column widths
-
-
 def run(args) -> int:
     from sgd_check import check, check_from_dir
+    from sgd_check._check.run import output_names
     from sgd_check._outdir import OutputFolder
 
     if args.from_dir:
@@ -139,8 +136,7 @@ def run(args) -> int:
                 style=args.style,
                 annotations=convention_params(args.loss_convention, args.eta),
             )
-            figs = (f"{n}{w}.{e}" for n in _FIGS for w in _WIDTHS for e in ("png", "pdf"))
-            folder.add("report.json", "data.npz", *figs)
+            folder.add(*output_names())
     if args.json:
         print_json(report)
     else:

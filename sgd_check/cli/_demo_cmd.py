@@ -25,6 +25,7 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("--out", default="shallowlaws-out", help="output folder (default ./shallowlaws-out)")
+    p.add_argument("--overwrite", action="store_true", help="replace the demo run already in --out (its files only)")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
     p.add_argument(
         "--style",
@@ -98,7 +99,7 @@ def run(args) -> int:
                 flush=True,
             )
 
-    suite = run_demo(args.out, pdf=args.pdf, on_case=progress, style=args.style)
+    suite = run_demo(args.out, pdf=args.pdf, on_case=progress, style=args.style, overwrite=args.overwrite)
     if args.json:
         print_json(suite)
     else:

@@ -35,6 +35,7 @@ def register(subparsers) -> None:
         help="quick (≤ 10 min on 2 cores, default), standard (≤ 60 min), full (largest sweeps)",
     )
     p.add_argument("--out", default="verify-out", help="output folder (default ./verify-out)")
+    p.add_argument("--overwrite", action="store_true", help="replace the verify run already in --out (its files only)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -83,13 +84,19 @@ def format_table(report: dict) -> str:
 
 
 def run(args) -> int:
+    from sgd_check._outdir import OutputFolder
     from sgd_check.verify import verify
 
     def progress(msg):
         if not args.quiet and not args.json:
             print(msg, file=sys.stderr, flush=True)
 
-    report = verify(args.claims or None, size=args.size, out=args.out, seed=args.seed, progress=progress)
+    params = {"claims": args.claims, "size": args.size, "seed": args.seed}
+    with OutputFolder(args.out, "verify", params, overwrite=args.overwrite) as folder:
+        report = verify(args.claims or None, size=args.size, out=args.out, seed=args.seed, progress=progress)
+        folder.add("report.json", report.get("figure"))
+        for row in report["claims"]:
+            folder.add(f"claim_{row['id']}.json", row.get("figure"))
     if args.json:
         print_json(report)
     else:
