@@ -7,6 +7,7 @@ reported as "not run" and left out of the verdict.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -39,6 +40,15 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    g = p.add_argument_group("parallel claims on Dask (default: one after another in this process)")
+    g.add_argument("--workers", type=int, default=None, help="run the claims on a LocalCluster of this many workers")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use a running Dask scheduler (tcp://...)")
+    g.add_argument(
+        "--cluster",
+        default=None,
+        metavar="TOML",
+        help='start the cluster of this file\'s [cluster] table (type = "local"|"slurm"|"pbs"; docs/sweeps.md)',
+    )
     p.set_defaults(func=run)
 
 
@@ -84,16 +94,32 @@ def format_table(report: dict) -> str:
 
 
 def run(args) -> int:
+    from hermite.validation import require_int
     from sgd_check._outdir import OutputFolder
+    from sgd_check.sweep import dask_client, load_cluster
     from sgd_check.verify import verify
+    from sgd_check.verify._registry import select_claims
 
     def progress(msg):
         if not args.quiet and not args.json:
             print(msg, file=sys.stderr, flush=True)
 
     params = {"claims": args.claims, "size": args.size, "seed": args.seed}
-    with OutputFolder(args.out, "verify", params, overwrite=args.overwrite) as folder:
-        report = verify(args.claims or None, size=args.size, out=args.out, seed=args.seed, progress=progress)
+    parallel = args.workers is not None or args.scheduler is not None or args.cluster is not None
+    if args.workers is not None:
+        require_int("workers", args.workers, lo=1, hi=4096, fix="give --workers 1 or more")
+    cluster = load_cluster(args.cluster) if args.cluster is not None else None
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(OutputFolder(args.out, "verify", params, overwrite=args.overwrite))
+        client = None
+        if parallel:
+            n = len(select_claims(args.claims or None))
+            client = stack.enter_context(
+                dask_client(cluster, workers=args.workers, scheduler=args.scheduler, n_tasks=n)
+            )
+        report = verify(
+            args.claims or None, size=args.size, out=args.out, seed=args.seed, progress=progress, client=client
+        )
         folder.add("report.json", report.get("figure"))
         for row in report["claims"]:
             folder.add(f"claim_{row['id']}.json", row.get("figure"))

@@ -11,8 +11,8 @@ atomically into the store as it finishes, and the store is assembled into an ``x
 """
 
 from ._plot import plot_curves, plot_exponent, plot_phase, plot_store
-from ._runner import SweepInterrupted, SweepResult, run_sweep
-from ._spec import Cell, SweepSpec, load_spec
+from ._runner import SweepInterrupted, SweepResult, dask_client, run_sweep
+from ._spec import Cell, SweepSpec, load_cluster, load_spec
 from ._store import SweepLockedError
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "SweepLockedError",
     "SweepResult",
     "SweepSpec",
+    "dask_client",
+    "load_cluster",
     "load_spec",
     "open_sweep",
     "plot_curves",

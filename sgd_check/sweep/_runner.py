@@ -28,7 +28,7 @@ from ._cell import run_cell
 from ._spec import SweepSpec, load_spec
 from ._store import SweepStore
 
-__all__ = ["run_sweep", "SweepResult"]
+__all__ = ["run_sweep", "SweepResult", "dask_client", "make_cluster"]
 
 _REBUILD_EVERY_S = 300.0
 
@@ -129,7 +129,9 @@ def run_sweep(
         try:
             if todo:
                 with (
-                    _connect(spec, workers, scheduler, client, len(todo)) as cl,
+                    dask_client(
+                        spec.cluster, workers=workers, scheduler=scheduler, client=client, n_tasks=len(todo)
+                    ) as cl,
                     contextlib.closing(_execute(cl, spec, todo)) as results,
                 ):
                     for cell, outcome, attempts in results:
@@ -227,19 +229,25 @@ def _execute(client, spec: SweepSpec, todo):
 
 
 @contextlib.contextmanager
-def _connect(spec: SweepSpec, workers, scheduler, client, n_cells: int):
-    """A ``distributed.Client``: the one given, a scheduler address, or a cluster started from ``[cluster]``."""
+def dask_client(cluster: dict | None = None, *, workers=None, scheduler=None, client=None, n_tasks: int = 1):
+    """A ``distributed.Client`` for ``n_tasks`` tasks, closed (with any cluster it started) on exit.
+
+    In order of precedence: ``client`` (used as is, not closed), ``scheduler`` (the address of a running
+    scheduler, ``tcp://HOST:PORT``), or the cluster of a ``[cluster]`` table (``load_cluster``; default a
+    ``LocalCluster`` with ``workers`` process workers, at most ``n_tasks``): ``type = "slurm"``/``"pbs"`` starts
+    batch jobs through dask-jobqueue, ``type = "address"`` connects to ``address``.
+    """
     from distributed import Client
 
     if client is not None:
         yield client
         return
-    cfg = dict(spec.cluster)
+    cfg = dict(cluster or {})
     if scheduler is not None or cfg.get("type") == "address":
         with Client(scheduler or cfg["address"], timeout=cfg.get("timeout", 30)) as cl:
             yield cl
         return
-    cluster, jobs = make_cluster(spec, workers=workers, n_cells=n_cells)
+    cluster, jobs = make_cluster(cfg, workers=workers, n_cells=n_tasks)
     try:
         if jobs is not None:
             cluster.scale(jobs=jobs)
@@ -249,8 +257,8 @@ def _connect(spec: SweepSpec, workers, scheduler, client, n_cells: int):
         cluster.close()
 
 
-def make_cluster(spec: SweepSpec, *, workers: int | None = None, n_cells: int = 1):
-    """The cluster of the spec's ``[cluster]`` table (not yet scaled) and the number of batch jobs to start.
+def make_cluster(spec: SweepSpec | dict, *, workers: int | None = None, n_cells: int = 1):
+    """The cluster of a ``[cluster]`` table (a spec's, or the dict itself; not yet scaled) and the batch jobs to start.
 
     ``type = "local"`` (default): ``distributed.LocalCluster`` with ``workers`` (default: cores, at most the
     cells), one thread per worker, process workers unless ``processes = false``. ``type = "slurm"``/``"pbs"``:
@@ -259,7 +267,7 @@ def make_cluster(spec: SweepSpec, *, workers: int | None = None, n_cells: int = 
     """
     import logging
 
-    cfg = dict(spec.cluster)
+    cfg = dict(spec.cluster if isinstance(spec, SweepSpec) else spec)
     kind = cfg.pop("type", "local")
     if kind == "local":
         from distributed import LocalCluster

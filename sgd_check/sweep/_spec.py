@@ -37,7 +37,7 @@ import math
 import os
 import tomllib
 
-__all__ = ["SweepSpec", "Cell", "load_spec", "COMMANDS", "ZIP_DIM"]
+__all__ = ["SweepSpec", "Cell", "load_spec", "load_cluster", "COMMANDS", "ZIP_DIM"]
 
 COMMANDS = ("theory", "simulate", "check")
 MODELS = ("quadratic", "homogeneous")
@@ -172,6 +172,29 @@ def load_spec(spec) -> SweepSpec:
     else:
         raise TypeError(f"`spec`={spec!r} must be a TOML file path, a TOML string or a dict")
     return _validate(raw, where, text)
+
+
+def load_cluster(path) -> dict:
+    """The ``[cluster]`` table of a TOML file (validated as in a sweep spec), for commands that take ``--cluster``.
+
+    The file may be a sweep spec or hold only the table, e.g. ``[cluster]`` / ``type = "slurm"`` / ``cores = 8`` /
+    ``memory = "16GB"`` / ``jobs = 4`` (docs/sweeps.md lists the options).
+    """
+    where = f"--cluster {os.fspath(path)!r}"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = tomllib.loads(fh.read())
+    except FileNotFoundError:
+        raise ValueError(f"{where}: no such file; give a TOML file with a [cluster] table") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{where}: cannot read it ({type(exc).__name__}); give a UTF-8 TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{where}: not valid TOML ({exc})") from None
+    cluster = raw.get("cluster")
+    if not isinstance(cluster, dict) or not cluster:
+        raise ValueError(f'{where}: no [cluster] table; add one, e.g. [cluster] type = "local" workers = 2')
+    _check_cluster(where, cluster)
+    return dict(cluster)
 
 
 def _err(where: str, msg: str) -> ValueError:

@@ -71,7 +71,14 @@ def _judge(meas: dict) -> tuple[dict, dict]:
 
 
 def verify(
-    claims=None, *, size: str = "quick", out: str | None = None, seed: int = 0, progress=None, figures: bool = True
+    claims=None,
+    *,
+    size: str = "quick",
+    out: str | None = None,
+    seed: int = 0,
+    progress=None,
+    figures: bool = True,
+    client=None,
 ) -> dict:
     """Check the talk's claims (docs/theory.md §6) at growing size, each with a gate and a negative control.
 
@@ -89,6 +96,9 @@ def verify(
         seed: base seed ≥ 0 (every run's seed is derived from it).
         progress: callable(str) for progress lines, or None.
         figures: draw the figures (PNG) when ``out`` is given.
+        client: a ``distributed.Client``: run the claims as parallel Dask tasks on its workers (a LocalCluster, or
+            a Slurm/PBS cluster from dask-jobqueue); None runs them one after another here. Each task writes its
+            own ``claim_<id>`` files, so ``out`` must be a folder every worker can reach.
 
     Returns:
         The report dict: ``claims`` (list of {id, title, statement, model, status, points, extrapolated,
@@ -105,74 +115,14 @@ def verify(
             raise ValueError(f"`out`={out!r} exists and is not a folder; choose another --out")
         os.makedirs(out, exist_ok=True)
     t_start = time.perf_counter()
-    rows = []
-    shared_cache: dict = {}
-    for claim in selected:
-        row = {"id": claim.id, "title": claim.title, "statement": claim.statement, "model": claim.model}
-        t0 = time.perf_counter()
-        if claim.run is None or (claim.requires == "reduced" and not _reduced()):
-            row.update(
-                status="not run",
-                reason=claim.needs,
-                points=[],
-                extrapolated=None,
-                predicted=None,
-                verdict={"pass": None, "tolerance": None, "why": claim.needs},
-                control={"prediction": None, "pass": None},
-                figure=None,
-                seconds=0.0,
-            )
-            rows.append(row)
-            if progress:
-                progress(f"claim {claim.id}: {claim.needs}")
-            continue
-        ctx = _Ctx(seed, progress, claim.id, t_start)
-        ctx.cache = shared_cache.setdefault(id(claim.sizes), {})
-        sz = claim.sizes[size]
-        try:
-            meas = claim.run(sz, ctx)
-        except Exception as exc:  # an experiment that breaks is a failed claim, reported, not a crash of the suite
-            msg = f"experiment raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            if os.environ.get("SHALLOWLAWS_DEBUG"):
-                traceback.print_exc()
-            row.update(
-                status="error",
-                points=[],
-                extrapolated=None,
-                predicted=None,
-                verdict={"pass": False, "tolerance": None, "why": msg},
-                control={"prediction": None, "pass": None},
-                figure=None,
-                seconds=time.perf_counter() - t0,
-            )
-            rows.append(row)
-            continue
-        verdict, control = _judge(meas)
-        row.update(
-            status="run",
-            sizes=sz,
-            points=meas["points"],
-            extrapolated=meas["extrapolated"],
-            predicted=meas["predicted"],
-            verdict=verdict,
-            control=control,
-            figure=None,
-        )
-        if "side" in meas:
-            row["side"] = meas["side"]
-        row["seconds"] = time.perf_counter() - t0
-        if out is not None:
-            data_path = os.path.join(out, f"claim_{claim.id}.json")
-            write_json(data_path, to_jsonable({"claim": row, "plot_data": meas.get("plot", {})}))
-            row["data"] = os.path.basename(data_path)
-            if figures:
-                from ._plot import plot_claim
-
-                row["figure"] = os.path.basename(plot_claim(row, meas.get("plot", {}), out))
-        rows.append(row)
-        if progress:
-            v = "PASS" if verdict["pass"] else "FAIL"
-            progress(f"[{time.perf_counter() - t_start:6.1f} s] claim {claim.id}: {v} in {row['seconds']:.1f} s")
+    if client is None:
+        shared_cache: dict = {}
+        rows = [
+            _run_claim(claim, size, seed, out, figures, progress, t_start, shared_cache.setdefault(id(claim.sizes), {}))
+            for claim in selected
+        ]
+    else:
+        rows = _run_on_client(client, selected, size, seed, out, figures, progress, t_start)
     run_rows = [r for r in rows if r["verdict"]["pass"] is not None]
     n_pass = sum(bool(r["verdict"]["pass"]) for r in run_rows)
     report = {
@@ -206,3 +156,94 @@ def verify(
             report["figure"] = os.path.basename(plot_summary(report, out))
         write_json(os.path.join(out, "report.json"), to_jsonable(report))
     return report
+
+
+def _run_claim(claim, size, seed, out, figures, progress, t_start, cache) -> dict:
+    """One claim's report row: not run (with the reason), error (a failed claim), or measured, gated and drawn."""
+    row = {"id": claim.id, "title": claim.title, "statement": claim.statement, "model": claim.model}
+    t0 = time.perf_counter()
+    if claim.run is None or (claim.requires == "reduced" and not _reduced()):
+        row.update(
+            status="not run",
+            reason=claim.needs,
+            points=[],
+            extrapolated=None,
+            predicted=None,
+            verdict={"pass": None, "tolerance": None, "why": claim.needs},
+            control={"prediction": None, "pass": None},
+            figure=None,
+            seconds=0.0,
+        )
+        if progress:
+            progress(f"claim {claim.id}: {claim.needs}")
+        return row
+    ctx = _Ctx(seed, progress, claim.id, t_start)
+    ctx.cache = cache
+    sz = claim.sizes[size]
+    try:
+        meas = claim.run(sz, ctx)
+    except Exception as exc:  # an experiment that breaks is a failed claim, reported, not a crash of the suite
+        msg = f"experiment raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if os.environ.get("SHALLOWLAWS_DEBUG"):
+            traceback.print_exc()
+        row.update(
+            status="error",
+            points=[],
+            extrapolated=None,
+            predicted=None,
+            verdict={"pass": False, "tolerance": None, "why": msg},
+            control={"prediction": None, "pass": None},
+            figure=None,
+            seconds=time.perf_counter() - t0,
+        )
+        return row
+    verdict, control = _judge(meas)
+    row.update(
+        status="run",
+        sizes=sz,
+        points=meas["points"],
+        extrapolated=meas["extrapolated"],
+        predicted=meas["predicted"],
+        verdict=verdict,
+        control=control,
+        figure=None,
+    )
+    if "side" in meas:
+        row["side"] = meas["side"]
+    row["seconds"] = time.perf_counter() - t0
+    if out is not None:
+        data_path = os.path.join(out, f"claim_{claim.id}.json")
+        write_json(data_path, to_jsonable({"claim": row, "plot_data": meas.get("plot", {})}))
+        row["data"] = os.path.basename(data_path)
+        if figures:
+            from ._plot import plot_claim
+
+            row["figure"] = os.path.basename(plot_claim(row, meas.get("plot", {}), out))
+    if progress:
+        v = "PASS" if verdict["pass"] else "FAIL"
+        progress(f"[{time.perf_counter() - t_start:6.1f} s] claim {claim.id}: {v} in {row['seconds']:.1f} s")
+    return row
+
+
+def _claim_on_worker(claim_id: str, size, seed, out, figures) -> dict:
+    """Run one claim in a Dask worker (looked up by id there; no progress lines, a fresh cache)."""
+    (claim,) = select_claims([claim_id])
+    return _run_claim(claim, size, seed, out, figures, None, time.perf_counter(), {})
+
+
+def _run_on_client(client, selected, size, seed, out, figures, progress, t_start) -> list[dict]:
+    """Run the claims as Dask tasks on ``client`` (one task per claim); rows come back in the claims' order."""
+    from distributed import as_completed
+
+    futures = {
+        client.submit(_claim_on_worker, c.id, size, seed, out, figures, key=f"verify-{c.id}-{seed}", pure=False): c
+        for c in selected
+    }
+    rows = {}
+    for fut in as_completed(futures):
+        row = fut.result()
+        rows[row["id"]] = row
+        if progress:
+            v = {True: "PASS", False: "FAIL", None: "not run"}[row["verdict"]["pass"]]
+            progress(f"[{time.perf_counter() - t_start:6.1f} s] claim {row['id']}: {v} in {row['seconds']:.1f} s")
+    return [rows[c.id] for c in selected]
