@@ -90,8 +90,8 @@ def verify(
 
     Args:
         claims: ids ("1", "4a", "8", ...; a bare number selects all its parts) or None for all.
-        size: "quick" (≤ 10 min on 2 cores), "standard" (≤ 60 min), "full" (larger; run locally until the sweeps
-            engine can schedule it), or "test" (the subset the test suite runs).
+        size: "quick" (≤ 10 min on 2 cores), "standard" (≤ 60 min), "full" (cluster scale: pass ``client``
+            to spread the claims over Dask workers), or "test" (the subset the test suite runs).
         out: folder for ``report.json``, ``claim_<id>.json`` (data) and figures; None writes nothing.
         seed: base seed ≥ 0 (every run's seed is derived from it).
         progress: callable(str) for progress lines, or None.
