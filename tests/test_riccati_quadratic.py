@@ -277,3 +277,22 @@ def test_dual_cholesky_matches_householder_qr_with_relative_accuracy():
         q1, q2 = core._dual_basis(t), core._dual_basis(t, householder=True)
         d1, d2 = np.einsum("ij,ij->i", q1, q1), np.einsum("ij,ij->i", q2, q2)
         np.testing.assert_allclose(d1, d2, rtol=1e-12, atol=1e-300)
+
+
+def test_graded_work_buffers_reused_across_times_leave_nothing_stale():
+    """The graded method reuses two (M, N) buffers across times, and the one that holds A_t is overwritten by Q_top.
+    Evaluating times in any order on one core must give the same numbers as a fresh core per time (t = 1e5 has
+    many column blocks and exactly-zero negligible rows; t = 0.3 one block and none)."""
+    from threadpoolctl import threadpool_limits
+
+    from riccati._quadratic import _Core
+
+    a = teacher_coefficients(1.0, 120)
+    Y0 = sample_initial_overlap(2, 400, 120, 20)
+    with threadpool_limits(limits=1, user_api="blas"):  # as quadratic_flow does
+        core = _Core(a, Y0, "graded")
+        for t in [0.3, 1e5, 1.0, 2e3, 1e5, 0.3]:
+            r1, g1, _ = core.evaluate(t)
+            r2, g2, _ = _Core(a, Y0, "graded").evaluate(t)
+            assert r1 == r2
+            np.testing.assert_array_equal(g1, g2)
