@@ -114,8 +114,8 @@ _RISK = {
 _RISK_SIZES = {  # 5b: N = M, fit window M/8 .. M/2 emergences; 5c: fixed M = floor_M, N < M
     "test": {
         **_RISK,
-        "M": [12, 16],
-        "seeds": 2,
+        "M": [8, 16],  # the widest lever arm in 1/M the test budget allows (window 2..4 and 2..8)
+        "seeds": 3,
         "limit_M": [16, 64],
         "limit_seeds": 20,
         "floor_M": 16,
