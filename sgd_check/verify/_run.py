@@ -110,6 +110,7 @@ def verify(
     for claim in selected:
         row = {"id": claim.id, "title": claim.title, "statement": claim.statement, "model": claim.model}
         t0 = time.perf_counter()
+        c0 = time.process_time()
         if claim.run is None or (claim.requires == "reduced" and not _reduced()):
             row.update(
                 status="not run",
@@ -144,6 +145,7 @@ def verify(
                 control={"prediction": None, "pass": None},
                 figure=None,
                 seconds=time.perf_counter() - t0,
+                cpu_seconds=time.process_time() - c0,
             )
             rows.append(row)
             continue
@@ -161,6 +163,7 @@ def verify(
         if "side" in meas:
             row["side"] = meas["side"]
         row["seconds"] = time.perf_counter() - t0
+        row["cpu_seconds"] = time.process_time() - c0  # all threads of this process: the fair figure on a shared box
         if out is not None:
             data_path = os.path.join(out, f"claim_{claim.id}.json")
             write_json(data_path, to_jsonable({"claim": row, "plot_data": meas.get("plot", {})}))
