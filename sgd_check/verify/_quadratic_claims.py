@@ -302,7 +302,9 @@ def claim_7_gap(sz, ctx, engine: str | None = None) -> dict:
             f"gap = mean over seeds of the time average (1/t_max)∫_0^t_max (R_SGD − R_flow) dt, t_max = {t_max:g} "
             f"(trapezoid over {sz['n_log']} log-spaced logged times; the same functional at every η, unlike a mean "
             f"over the logged times), the flow started from each seed's own U0 (d={d}, M={M}, N={N}, β={beta:g}, "
-            f"{S} seeds, batch 1); 0.1 allows the O(η²) term at the largest η"
+            f"{S} seeds, batch 1); 0.1 allows a correction to the leading order that these η do not resolve (at "
+            "standard size a fit with an O(η²) term finds no curvature, so it is not the largest η alone: "
+            "docs/verify.md)"
         ),
         "control": {"prediction": 0.5, "what": "order ½: the gap would be SGD fluctuation (∝ √η), not a bias"},
         "plot": {
