@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench docs verify clean
+.PHONY: demo test lint bench docs verify verify-gallery clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,17 @@ demo: $(STAMP)
 # One BLAS/OpenMP thread: threaded BLAS oversubscribes a shared 2-core box (an M=512, N=256 flow took 200 s so).
 verify: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out --overwrite $(VERIFY_ARGS)
+
+# The gallery of docs/verify.md: a `standard` run (≤ 60 min on 2 cores) into docs/verify-gallery/ (report.json,
+# claim_<id>.json/.png, summary.png). GALLERY_CLAIMS selects claims (empty: all). Written to a scratch folder first
+# and swapped in whole, so an interrupted run leaves the old gallery; a failing gate (exit 1) still replaces it,
+# because the gallery shows what the run found. Bad input (exit 2) or a crash keeps the old one.
+GALLERY_CLAIMS ?=
+verify-gallery: $(STAMP)
+	rm -rf docs/verify-gallery.new
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify $(GALLERY_CLAIMS) \
+		--size standard --out docs/verify-gallery.new $(VERIFY_ARGS); rc=$$?; test $$rc -le 1 || exit $$rc
+	rm -rf docs/verify-gallery && mv docs/verify-gallery.new docs/verify-gallery
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -292,3 +292,46 @@ def test_simulator_phase2_agrees_with_the_dense_least_squares_of_claim_10():
     assert abs(m1 - m2) / math.hypot(s1, s2) < 4, (m1, s1, m2, s2)
     p = N * (N + 1) / 2
     assert 0.5 < m2 / (p / (n - p - 1)) < 2.5  # the same order as the OLS law (κ ≈ 1–1.6 for partial states)
+
+
+# ---- claims 7 and 8a: the statistics against closed forms -----------------------------------------------------------
+def test_claim_7_gap_statistic_is_the_same_functional_at_every_eta():
+    """The simulator logs at steps geomspace(1, steps): the logged times move with η. The old statistic (mean over
+    the logged times) then shrinks by more than η when η halves (order fitted ≈ 1.1–1.2 for a gap exactly ∝ η); the
+    time average (1/t_max)∫ gap dt does not. Truth: ∫_0^T t² e^(−t/3) dt = 27·Γ(3)·P(3, T/3)."""
+    from scipy import special
+
+    from sgd_check.verify._quadratic_claims import gap_time_average
+
+    t_max = 12.0
+    exact = 27.0 * 2.0 * special.gammainc(3, t_max / 3) / t_max
+    new, old = [], []
+    for eta in (2e-3, 1e-3, 5e-4):
+        steps = round(t_max / (4 * eta / math.sqrt(2)))  # canonical time per step 4cη, c = 1/√N, N = 2
+        t = np.concatenate([[0.0], np.unique(np.round(np.geomspace(1, steps, 60))) * t_max / steps])
+        gap = eta * t**2 * np.exp(-t / 3)  # a gap exactly ∝ η
+        new.append(gap_time_average(t, gap))
+        old.append(np.mean(gap[1:]))
+        assert new[-1] / eta == pytest.approx(exact, rel=5e-3)  # n_log = 60 resolves the curve to 0.2%
+    order = np.polyfit(np.log([2e-3, 1e-3, 5e-4]), np.log(new), 1)[0]
+    order_old = np.polyfit(np.log([2e-3, 1e-3, 5e-4]), np.log(old), 1)[0]
+    assert order == pytest.approx(1.0, abs=2e-3)
+    assert order_old > 1.05  # the bias the old statistic had (this test would fail on it)
+    with pytest.raises(ValueError, match="`t`"):
+        gap_time_average([0.0, 2.0, 1.0], [0.0, 1.0, 2.0])
+
+
+def test_claim_8a_restores_exactly_the_teacher_beyond_M():
+    """R − Σ_(N<m≤M) ã_m² + Σ_(m>N) ã_m² adds back Σ_(m>M) m^(−2β)/Z_M, checked against a direct sum to 2·10⁶ plus
+    the integral of the rest (error < 1e-9 relative), at the quick and standard sizes of claim 8a."""
+    from sgd_check.verify._quadratic_claims import tail_restored_risk
+
+    beta = 0.8
+    for M, N in ((128, 64), (512, 256)):
+        m = np.arange(1, M + 1, dtype=np.float64)
+        Z = np.sum(m ** (-2 * beta))
+        K = 2_000_000
+        far = np.sum(np.arange(M + 1, K + 1, dtype=np.float64) ** (-2 * beta))
+        far += (K + 0.5) ** (1 - 2 * beta) / (2 * beta - 1)  # Σ_(m>K) ≈ ∫_(K+½)^∞ (midpoint rule)
+        R = np.array([0.9, 0.5, 0.2])
+        assert tail_restored_risk(R, beta, M, N) - R == pytest.approx(far / Z, rel=1e-9)

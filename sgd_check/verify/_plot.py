@@ -53,12 +53,15 @@ def _left(ax, row, pd):
     if not curves:
         ax.axis("off")
         return
+    xy = []
     for c in curves:
         keys = [k for k in c if isinstance(c[k], list | np.ndarray) and k not in ("window",)]
-        xk, yk = keys[0], keys[1]
+        xy.append((np.asarray(c[keys[0]], dtype=float), np.asarray(c[keys[1]], dtype=float)))
+    # log axes unless a curve is signed or starts at 0 (claim 7's gap from t = 0): then linear axes for all
+    linear = bool(pd.get("loglog_fit")) and not all(np.all(x > 0) and np.all(y > 0) for x, y in xy)
+    for c, (x, y) in zip(curves, xy, strict=True):
         lab = ", ".join(f"{k}={c[k]:.3g}" for k in c if k in ("d", "M", "N", "eta"))
-        x, y = np.asarray(c[xk], dtype=float), np.asarray(c[yk], dtype=float)
-        if pd.get("loglog_fit"):
+        if linear:
             ax.plot(x, y, lw=1.2, label=lab)
         elif kind.startswith("collapse"):
             ok = x > 0

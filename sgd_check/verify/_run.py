@@ -162,6 +162,7 @@ def _run_claim(claim, size, seed, out, figures, progress, t_start, cache) -> dic
     """One claim's report row: not run (with the reason), error (a failed claim), or measured, gated and drawn."""
     row = {"id": claim.id, "title": claim.title, "statement": claim.statement, "model": claim.model}
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if claim.run is None or (claim.requires == "reduced" and not _reduced()):
         row.update(
             status="not run",
@@ -195,6 +196,7 @@ def _run_claim(claim, size, seed, out, figures, progress, t_start, cache) -> dic
             control={"prediction": None, "pass": None},
             figure=None,
             seconds=time.perf_counter() - t0,
+            cpu_seconds=time.process_time() - c0,
         )
         return row
     verdict, control = _judge(meas)
@@ -211,6 +213,7 @@ def _run_claim(claim, size, seed, out, figures, progress, t_start, cache) -> dic
     if "side" in meas:
         row["side"] = meas["side"]
     row["seconds"] = time.perf_counter() - t0
+    row["cpu_seconds"] = time.process_time() - c0  # all threads of this process: the fair figure on a shared box
     if out is not None:
         data_path = os.path.join(out, f"claim_{claim.id}.json")
         write_json(data_path, to_jsonable({"claim": row, "plot_data": meas.get("plot", {})}))
