@@ -130,6 +130,29 @@ def test_gate_and_judge_can_fail():
     assert not v["pass"] and "distinct owners" in v["why"]
 
 
+def test_one_sided_gate_bounded_claim():
+    """Claim 9 ("the gap stays bounded": order q ≤ 0) is one-sided: a gap falling faster than the tolerance passes
+    (the two-sided gate failed it), a growing one fails, and the control "q ≥ ½" fails on a falling gap."""
+    falling, growing = [-0.45, -0.35], [0.3, 0.4]
+    assert not gate(falling, 0.0, 0.2) and gate(falling, 0.0, 0.2, "at most")
+    assert not gate(growing, 0.0, 0.2, "at most") and gate(growing, 0.5, 0.2, "at least")
+    assert not gate(falling, 0.5, 0.2, "at least")
+    base = {"extrapolated": {"value": -0.4, "ci": falling}, "tolerance": 0.2, "why": "w", "predicted": 0.0}
+    v, c = _judge({**base, "bound": "at most", "control": {"prediction": 0.5, "bound": "at least"}})
+    assert v["pass"] and not c["pass"] and v["bound"] == "at most" and c["bound"] == "at least"
+    v, c = _judge(
+        {
+            **base,
+            "extrapolated": {"value": 0.35, "ci": growing},
+            "bound": "at most",
+            "control": {"prediction": 0.5, "bound": "at least"},
+        }
+    )
+    assert not v["pass"]
+    with pytest.raises(ValueError, match="bound"):
+        gate(falling, 0.0, 0.2, "below")
+
+
 # ---- claim 5 (RNWL risk): the decoupled law against closed forms ----------------------------------------------------
 def test_claim_5_decoupled_risk_is_the_staircase_of_unlearned_directions():
     """R(t) = Σ_(p: T_p > t) ã_p², directions never learned (nan) count forever; checked by hand on 3 directions."""

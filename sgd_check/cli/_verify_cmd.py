@@ -74,7 +74,12 @@ def format_table(report: dict) -> str:
         ex = r["extrapolated"]
         ci = ex["ci"]
         exs = "exact match" if isinstance(ex["value"], list) else f"{_f(ex['value'])} [{_f(ci[0])}, {_f(ci[1])}]"
-        pr = "table" if isinstance(r["predicted"], list) else f"{_f(r['predicted'])} ± {_f(r['verdict']['tolerance'])}"
+        rel = {"at most": "≤", "at least": "≥"}.get(r["verdict"].get("bound"), "")
+        pr = (
+            "table"
+            if isinstance(r["predicted"], list)
+            else f"{rel}{_f(r['predicted'])} ± {_f(r['verdict']['tolerance'])}"
+        )
         ctl = f"{_f(r['control']['prediction'])}" if not isinstance(r["control"]["prediction"], list) else "IE+1"
         verdict = "PASS" if r["verdict"]["pass"] else "FAIL"
         lines.append(

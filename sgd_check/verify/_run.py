@@ -52,9 +52,10 @@ def _judge(meas: dict) -> tuple[dict, dict]:
         ok = list(ex["value"]) == list(meas["predicted"])
         ctl_pass = list(ex["value"]) == list(ctl["prediction"])
     else:
-        ok = gate(ex["ci"], meas["predicted"], tol)
+        bound = meas.get("bound", "equal")
+        ok = gate(ex["ci"], meas["predicted"], tol, bound)
         c_ex = ctl.get("extrapolated", ex)
-        ctl_pass = gate(c_ex["ci"], ctl["prediction"], tol)
+        ctl_pass = gate(c_ex["ci"], ctl["prediction"], tol, ctl.get("bound", "equal"))
     why = meas["why"]
     conds = meas.get("conditions", [])
     for c in conds:
@@ -64,7 +65,11 @@ def _judge(meas: dict) -> tuple[dict, dict]:
     if ctl_pass:
         why += "; the negative control also passes, so this gate does not discriminate: FAIL"
     verdict = {"pass": bool(ok and not ctl_pass), "gate_pass": bool(ok), "tolerance": tol, "why": why}
+    if meas.get("bound", "equal") != "equal":
+        verdict["bound"] = meas["bound"]
     control = {"prediction": ctl["prediction"], "what": ctl.get("what", ""), "pass": bool(ctl_pass)}
+    if ctl.get("bound", "equal") != "equal":
+        control["bound"] = ctl["bound"]
     if "extrapolated" in ctl:
         control["extrapolated"] = ctl["extrapolated"]
     return verdict, control

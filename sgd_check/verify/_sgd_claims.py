@@ -337,13 +337,19 @@ def claim_9_eta_vs_d(sz, ctx, engine: str | None = "reduced") -> dict:
             "variable": "order q in gap ∝ d^q (weighted log–log fit over d)",
         },
         "predicted": 0.0,
+        "bound": "at most",
         "tolerance": 0.2,
         "why": (
             f"gap = mean over seeds and logged times of |R_SGD − R_flow| (flow from each seed's U0), η = {delta:g}/"
             f"(d log d), β = {beta:g}, M = {M}, N = {N}, up to t = {sz['t_factor']:g}× the additive emergence time of "
-            "direction N; bounded means order q ≤ 0; 0.2 allows the 1/log d decrease the heuristic η·d ≪ ã gives"
+            "direction N; bounded means order q ≤ 0, a one-sided gate (a gap that falls with d passes); 0.2 allows "
+            "polylog factors over the d range"
         ),
-        "control": {"prediction": 0.5, "what": "order ½: the gap would grow like √d at this η"},
+        "control": {
+            "prediction": 0.5,
+            "bound": "at least",
+            "what": "order ≥ ½: the gap would grow at least like √d at this η",
+        },
         "plot": {
             "kind": "extrapolation",
             "x": x,

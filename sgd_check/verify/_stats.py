@@ -80,9 +80,21 @@ def extrapolate_linear(x, y, se) -> dict:
     }
 
 
-def gate(ci, predicted: float, tolerance: float) -> bool:
-    """True when ``predicted`` lies in the interval ``ci`` = [lo, hi] widened by ``tolerance`` on each side."""
+def gate(ci, predicted: float, tolerance: float, bound: str = "equal") -> bool:
+    """Is the claim about the limit consistent with its interval ``ci`` = [lo, hi], widened by ``tolerance``?
+
+    ``bound="equal"``: the limit equals ``predicted`` (``predicted`` lies in [lo − tol, hi + tol]).
+    ``"at most"``: the limit is ≤ ``predicted`` (lo − tol ≤ predicted: the data do not put it clearly above).
+    ``"at least"``: the limit is ≥ ``predicted`` (predicted ≤ hi + tol).
+    """
     lo, hi = float(ci[0]), float(ci[1])
     if not (math.isfinite(lo) or math.isfinite(hi)):
         return False  # no information: an infinitely wide interval cannot pass a gate
-    return bool(lo - tolerance <= float(predicted) <= hi + tolerance)
+    p = float(predicted)
+    if bound == "at most":
+        return bool(lo - tolerance <= p)
+    if bound == "at least":
+        return bool(p <= hi + tolerance)
+    if bound != "equal":
+        raise ValueError(f"`bound`={bound!r} is not one of 'equal', 'at most', 'at least'")
+    return bool(lo - tolerance <= p <= hi + tolerance)
