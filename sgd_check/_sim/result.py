@@ -179,7 +179,7 @@ def assemble_result(
         params=params_dict,
         time_unit=cfg.time_unit,
         steps=steps,
-        t=steps * cfg.time_per_step,
+        t=cfg.flow_time(steps),
         risk=risk,
         risk_mean=risk_mean,
         risk_std=risk_std,
