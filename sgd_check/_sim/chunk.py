@@ -46,7 +46,7 @@ def log_buffer(observe_shapes, Lc: int):
 
 def eta_for_step(hp, step):
     """``hp`` with ``"eta"`` set to the step size of update ``step`` (1-based) when the run has a schedule
-    (``hp["eta_starts"]``, ``hp["eta_values"]``: update n uses ``values[#{starts < n}]``); ``hp`` unchanged otherwise."""
+    (``hp["eta_starts"]``, ``hp["eta_values"]``: update n uses ``values[#{starts < n}]``); else ``hp`` unchanged."""
     if "eta_starts" not in hp:
         return hp
     idx = jnp.sum(hp["eta_starts"] < step)

@@ -134,7 +134,12 @@ def _schedule_checks(cfg) -> None:
             "(the step size before the first start is `eta`)",
         )
         eta = require_real(
-            f"eta_schedule[{i}][1]", piece[1], lo=0.0, lo_open=True, hi=MAX_ETA, fix=f"each η must be in (0, {MAX_ETA:g}]"
+            f"eta_schedule[{i}][1]",
+            piece[1],
+            lo=0.0,
+            lo_open=True,
+            hi=MAX_ETA,
+            fix=f"each η must be in (0, {MAX_ETA:g}]",
         )
         out.append((start, eta))
         prev = start
