@@ -124,3 +124,19 @@ def test_schedule_is_normalised_and_recorded():
     hash(cfg)  # frozen and hashable
     c4 = 4 * cfg.c
     np.testing.assert_allclose(cfg.flow_time([0, 100, 150, 700]), c4 * np.array([0, 0.4, 0.45, 0.5 + 1000]))
+
+
+def test_checkpoint_records_the_schedule_and_resume_refuses_another(tmp_path):
+    """The schedule is part of the recorded configuration: a checkpoint written under one schedule loads under the
+    same one (JSON lists vs tuples compare equal) and is refused under another, naming ``eta_schedule``."""
+    from sgd_check._sim import checkpoint, config_params
+
+    cfg = HomogeneousSGDConfig(**{**HOM, "eta_schedule": ((100, 1e-3), (300, 5e-4))})
+    path = str(tmp_path / "checkpoint.npz")
+    state = (np.zeros((3, 2, 12)), np.ones(3, bool), np.full(3, -1), np.zeros(3))
+    checkpoint.save(path, config_params(cfg), state, [{"risk": np.ones(3)}], [0], 1, 0.5)
+    assert checkpoint.load(path, config_params(cfg))["chunk"] == 1
+    with pytest.raises(ValueError, match="`eta_schedule`"):
+        checkpoint.load(path, config_params(cfg.replace(eta_schedule=((100, 1e-3), (300, 4e-4)))))
+    with pytest.raises(ValueError, match="`eta_schedule`"):
+        checkpoint.load(path, config_params(cfg.replace(eta_schedule=())))
