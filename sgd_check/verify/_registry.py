@@ -205,7 +205,8 @@ _NOT_RUN_6B = (
     "direction 5 (risk 0–0.076): no saturating largest m, and over the same samples this fixed η learns as much as "
     "the staged schedule did (d = 64: 1 of 8 diverged, 2 short of the 4th level). Earlier probe (d = 32, M = 4, "
     "N = 8): η·d² = 3, 1: all diverge; 0.3: 3 of 8 diverge and the rest learn all 4 directions. Heuristic reason "
-    "(not measured): the SGD noise pulls an unlearned overlap back at rate ∝ η d^(k/2)·R (R the current risk) against the drift ∝ ã_m, so the threshold is ã_m/R_m ∝ "
+    "(not measured): the SGD noise pulls an unlearned overlap back at rate ∝ η d^(k/2)·R (R the current risk) "
+    "against the drift ∝ ã_m, so the threshold is ã_m/R_m ∝ "
     "m^(β−1): independent of m at β = 1 (for a finite teacher the last directions are even easier, R_M = ã_M²); a "
     "saturating m needs β < 1 and d large enough that the heavy-tailed h4 steps do not blow up first"
 )
