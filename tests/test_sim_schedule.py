@@ -28,10 +28,9 @@ def _same(r1, r2):
     [
         (HomogeneousSGDConfig, HOM, "full"),
         (QuadraticSGDConfig, QUAD, "full"),  # the blocked batch-1 path
-        (HomogeneousSGDConfig, {**HOM, "d": 64, "steps": 700}, "reduced"),
     ],
-    ids=["homogeneous-full", "quadratic-full-blocked", "homogeneous-reduced"],
-)
+    ids=["homogeneous-full", "quadratic-full-blocked"],
+)  # the reduced engine runs the same per-update lookup (chunk.step_and_log); it is checked in law below
 def test_constant_schedule_is_the_fixed_eta_run_bit_for_bit(cls, base, engine):
     fixed = simulate(cls(**{**base, "engine": engine}), progress=False)
     pieces = ((137, base["eta"]), (400, base["eta"]))  # starts off the chunk and block boundaries
