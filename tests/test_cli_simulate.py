@@ -104,6 +104,16 @@ def test_homogeneous_runs(run_cli):
     obj = json.loads(out)
     assert obj["time_unit"] == "t = eta*steps" and obj["t"][-1] == pytest.approx(0.04)
     assert all(0 < r < 2 for r in obj["risk_mean"])
+    # a schedule in the talk's loss convention: η_code = 2·η_talk in every piece; t = Σ η_n
+    status, out, err = run_cli(
+        *("simulate", "homogeneous", "--d", 12, "--M", 2, "--N", 2, "--eta", 2e-4, "--steps", 200, "--seeds", 3),
+        *("--json", "--dtype", "float64", "--init-scale", 0.5, "--eta-schedule", "50:5e-5,150:1e-4"),
+        *("--loss-convention", "talk"),
+    )
+    assert status == 0, err
+    obj = json.loads(out)
+    assert obj["params"]["eta_schedule"] == [[50, 1e-4], [150, 2e-4]]
+    assert obj["t"][-1] == pytest.approx(4e-4 * 50 + 1e-4 * 100 + 2e-4 * 50)
 
 
 @pytest.mark.parametrize(
@@ -120,6 +130,11 @@ def test_homogeneous_runs(run_cli):
         (["--eta", 1e-3, "--steps", 10, "--device", "abacus"], "device"),
         (["--eta", 1e-3, "--steps", 10, "--activation", "relu"], "activation"),
         (["--eta", 1e-3, "--steps", 10, "--resume"], "resume"),
+        (["--eta", 1e-3, "--steps", 10, "--eta-schedule", "5:1e-3:2"], "eta-schedule"),
+        (["--eta", 1e-3, "--steps", 10, "--eta-schedule", "five:1e-4"], "eta-schedule"),
+        (["--eta", 1e-3, "--steps", 10, "--eta-schedule", "10:1e-4"], "eta_schedule[0][0]"),
+        (["--eta", 1e-3, "--steps", 10, "--eta-schedule", "5:-1"], "eta_schedule[0][1]"),
+        (["--eta", 1e-3, "--t-max", 1, "--eta-schedule", "5:1e-4"], "t-max"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(run_cli, args, word):

@@ -76,10 +76,11 @@ def test_not_run_claims_are_reported_not_passed(monkeypatch):
     monkeypatch.setattr(vr, "_REDUCED_CACHE", [False])
     assert {c.id for c in CLAIMS if c.requires == "reduced"} == {"2", "9"}
     rep = verify(["2", "6", "9"], size="test")
+    assert [r["id"] for r in rep["claims"]] == ["2", "6a", "6b", "9"]
     for r in rep["claims"]:
         assert r["status"] == "not run" and r["verdict"]["pass"] is None and r["reason"].startswith("not run: ")
     # nothing run: the suite does not pass
-    assert rep["verdict"]["pass"] is False and rep["verdict"]["n_not_run"] == 3
+    assert rep["verdict"]["pass"] is False and rep["verdict"]["n_not_run"] == 4
 
 
 def test_every_claim_of_theory_section_6_is_registered():
@@ -358,3 +359,35 @@ def test_claim_8a_restores_exactly_the_teacher_beyond_M():
         far += (K + 0.5) ** (1 - 2 * beta) / (2 * beta - 1)  # Σ_(m>K) ≈ ∫_(K+½)^∞ (midpoint rule)
         R = np.array([0.9, 0.5, 0.2])
         assert tail_restored_risk(R, beta, M, N) - R == pytest.approx(far / Z, rel=1e-9)
+
+
+# ---- claim 6a (staged step size): its pieces against closed forms (the claim itself is registered not run) -------
+def test_claim_6a_schedule_and_levels_against_closed_forms():
+    """The staged schedule realises n(t) = k(k−2) d t²/(2δc₀) + n(T_1)/2 (the integral of 1/η for η ∝ 1/t after
+    the cap) to the piecewise-constant error, and the simulator's flow time at its steps is its t grid; the levels
+    are the trapezoid midpoints Σ_{j>m} ã_j² + ½ã_m² (+ tail)."""
+    import riccati
+    from sgd_check import HomogeneousSGDConfig
+    from sgd_check.verify._schedule_claims import _first_below, _levels, _pooled, staged_schedule
+
+    d, k, delta, c0 = 64, 4, 1.0, 0.3
+    a = riccati.teacher_coefficients(1.0, 5)
+    T1 = c0 * d / (8 * a[0])
+    eta0, sched, steps = staged_schedule(d, k, a, delta, c0, 40 * T1, pieces_per_e=64)
+    assert eta0 == pytest.approx(delta * a[0] / d**2)
+    # after the cap: n(t) − n(T_1) = ∫_{T_1}^t 8 d s/(δ c₀) ds = 4 d (t² − T_1²)/(δ c₀); n(T_1) = T_1/eta0
+    n_exact = T1 / eta0 + 4 * d * ((40 * T1) ** 2 - T1**2) / (delta * c0)
+    assert steps == pytest.approx(n_exact, rel=1.0 / 64)  # left-point pieces: relative error ≤ 1/pieces_per_e
+    cfg = HomogeneousSGDConfig(d=d, M=5, N=8, beta=1.0, eta=eta0, steps=steps, eta_schedule=sched, engine="reduced")
+    assert float(cfg.flow_time(steps)) == pytest.approx(40 * T1, rel=1e-4)  # integer piece starts: ±½ step each
+    assert float(cfg.flow_time(sched[0][0])) == pytest.approx(T1, rel=1e-4)
+    lv = _levels(1.0, 5)
+    tail = sum(m**-2.0 for m in range(6, 200000)) / np.sum(np.arange(1, 6) ** -2.0)
+    np.testing.assert_allclose(lv[-1], 0.5 * a[-1] ** 2 + tail, rtol=1e-4)
+    np.testing.assert_allclose(lv[0], 1 - 0.5 * a[0] ** 2 + tail, rtol=1e-4)
+    n = np.array([1.0, 10.0, 100.0])
+    assert _first_below(n, np.array([1.0, 0.1, 0.01]), 0.1**0.5) == pytest.approx(10**0.5)
+    assert math.isnan(_first_below(n, np.array([1.0, 0.5, 0.4]), 0.1))
+    p = _pooled([1.0, 2.0], [0.1, 0.2])
+    assert p["value"] == pytest.approx((1 / 0.01 + 2 / 0.04) / (1 / 0.01 + 1 / 0.04))
+    assert p["chi2_red"] > 1 and p["ci"][1] - p["ci"][0] > 2 * 1.96 * p["se"] / np.sqrt(p["chi2_red"])

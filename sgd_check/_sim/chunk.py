@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["DRIFT_LIMIT", "Model", "finish_chunk", "log_buffer", "mark_divergence", "step_and_log"]
+__all__ = ["DRIFT_LIMIT", "Model", "eta_for_step", "finish_chunk", "log_buffer", "mark_divergence", "step_and_log"]
 
 #: A seed whose Stiefel drift ``‖UᵀU − I‖_F`` exceeds this before a chunk's re-orthonormalisation is frozen.
 DRIFT_LIMIT = 1e-2
@@ -44,6 +44,15 @@ def log_buffer(observe_shapes, Lc: int):
     return jax.tree_util.tree_map(lambda s: jnp.full((Lc,) + s.shape, jnp.nan, s.dtype), observe_shapes)
 
 
+def eta_for_step(hp, step):
+    """``hp`` with ``"eta"`` set to the step size of update ``step`` (1-based) when the run has a schedule
+    (``hp["eta_starts"]``, ``hp["eta_values"]``: update n uses ``values[#{starts < n}]``); else ``hp`` unchanged."""
+    if "eta_starts" not in hp:
+        return hp
+    idx = jnp.sum(hp["eta_starts"] < step)
+    return {**hp, "eta": hp["eta_values"][idx]}
+
+
 def step_and_log(carry, i, x, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0):
     """One SGD step of every seed on inputs ``x``, then, if step ``step0 + i + 1`` is logged, the observables and
     divergence freezing (shared by the full and the reduced engine's chunk loops). Steps ``i ≥ n_active`` are
@@ -51,7 +60,7 @@ def step_and_log(carry, i, x, vstep, vobs, obs_keys, hp, blowup, log_local, n_ac
     params, alive, died_at, ptr, buf = carry
     active = i < n_active
     step = step0 + i + 1
-    params, ok = vstep(params, x, alive & active, hp)
+    params, ok = vstep(params, x, alive & active, eta_for_step(hp, step))
     bad = alive & active & ~ok
     died_at = jnp.where(bad, step, died_at)
     alive = alive & ~bad

@@ -24,6 +24,7 @@ __all__ = [
     "QuadraticSGDConfig",
     "HomogeneousSGDConfig",
     "config_params",
+    "eta_schedule_arrays",
     "log_schedule",
     "steps_for_time",
 ]
@@ -104,6 +105,61 @@ def _common_checks(cfg) -> None:
     )
 
 
+def _schedule_checks(cfg) -> None:
+    """Validate ``eta_schedule`` and store it as a tuple of ``(int, float)`` pairs (hashable, JSON-ready).
+
+    Piece ``(s, η)`` sets the step size of every update after the first ``s`` (updates ``s + 1, s + 2, …``) until
+    the next piece; ``eta`` is the step size before the first piece. Starts strictly increase in ``[1, steps − 1]``."""
+    sched = cfg.eta_schedule
+    if sched is None:
+        sched = ()
+    if isinstance(sched, str | bytes) or not hasattr(sched, "__iter__"):
+        raise TypeError(
+            f"`eta_schedule`={sched!r} must be a sequence of (start_step, eta) pairs, e.g. ((1000, 1e-4),); "
+            "use () for a constant step size"
+        )
+    out = []
+    prev = 0
+    for i, piece in enumerate(sched):
+        if isinstance(piece, str | bytes) or not hasattr(piece, "__len__") or len(piece) != 2:
+            raise TypeError(
+                f"`eta_schedule[{i}]`={piece!r} must be a (start_step, eta) pair; e.g. eta_schedule=((1000, 1e-4),)"
+            )
+        start = require_int(
+            f"eta_schedule[{i}][0]",
+            piece[0],
+            lo=prev + 1,
+            hi=cfg.steps - 1,
+            fix=f"start steps must increase strictly within [1, steps − 1 = {cfg.steps - 1}] "
+            "(the step size before the first start is `eta`)",
+        )
+        eta = require_real(
+            f"eta_schedule[{i}][1]",
+            piece[1],
+            lo=0.0,
+            lo_open=True,
+            hi=MAX_ETA,
+            fix=f"each η must be in (0, {MAX_ETA:g}]",
+        )
+        out.append((start, eta))
+        prev = start
+    object.__setattr__(cfg, "eta_schedule", tuple(out))
+
+
+def eta_schedule_arrays(cfg, pad: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, values)``: update number ``n`` (1-based) uses ``values[#{starts < n}]``.
+
+    ``values[0] = eta``; with ``pad`` the arrays are padded to a power of two (starts with 2^62, never reached,
+    values with the last rate) so that schedules of similar length share one compiled chunk."""
+    starts = np.array([s for s, _ in cfg.eta_schedule], dtype=np.int64)
+    values = np.array([cfg.eta] + [e for _, e in cfg.eta_schedule], dtype=np.float64)
+    if pad:
+        P = 1 << max(0, (len(starts) - 1)).bit_length() if len(starts) else 0
+        starts = np.concatenate([starts, np.full(P - len(starts), 2**62, np.int64)])
+        values = np.concatenate([values, np.full(P + 1 - len(values), values[-1])])
+    return starts, values
+
+
 def _engine_checks(cfg) -> None:
     """Validate ``engine``; ``reduced`` needs room for the frame, d ≥ M + N (docs/theory.md §5)."""
     require_choice("engine", cfg.engine, _ENGINES, fix="use --engine auto, full or reduced")
@@ -153,6 +209,25 @@ class _SGDConfigMethods:
 
         return layout(self.M, self.N, self.batch, self.chunk_size)
 
+    def eta_at(self, steps) -> np.ndarray:
+        """Step size of update number ``steps`` (1-based; array-like), from ``eta`` and ``eta_schedule``."""
+        starts, values = eta_schedule_arrays(self, pad=False)
+        n = np.asarray(steps, dtype=np.int64)
+        return values[np.sum(starts[:, None] < n.ravel()[None, :], axis=0).reshape(n.shape)]
+
+    def flow_time(self, steps) -> np.ndarray:
+        """Flow time after ``steps`` updates (array-like, float64): ``time_per_step/eta · Σ_{n ≤ steps} η_n``, i.e.
+        ``steps · time_per_step`` for a constant step size (quadratic ``4c Σ η_n``, homogeneous ``Σ η_n``)."""
+        n = np.asarray(steps, dtype=np.float64)
+        if not self.eta_schedule:
+            return n * self.time_per_step
+        starts, values = eta_schedule_arrays(self, pad=False)
+        edges = np.concatenate([[0.0], starts.astype(np.float64), [np.inf]])
+        t = np.zeros_like(n)
+        for j, eta in enumerate(values):
+            t = t + eta * np.clip(n - edges[j], 0.0, edges[j + 1] - edges[j])
+        return t * (self.time_per_step / self.eta)
+
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -180,7 +255,10 @@ class QuadraticSGDConfig(_SGDConfigMethods):
     ``seeds ≥ 1``, ``c > 0`` (default ``1/√N``), ``dtype`` (``"float32"``/``"float64"``), ``seed`` (base PRNG
     seed), ``n_log`` (number of log-spaced logged steps), ``device`` (``"auto"``/``"cpu"``/``"gpu"``),
     ``chunk`` (steps per compiled chunk, default automatic), ``checkpoint_every`` (chunks between checkpoints),
-    ``blowup`` (unused by this model: its relative risk is ≤ 1 by construction; kept for a uniform interface).
+    ``blowup`` (unused by this model: its relative risk is ≤ 1 by construction; kept for a uniform interface),
+    ``eta_schedule`` (piecewise-constant step size: ``((s_1, η_1), (s_2, η_2), …)``, strictly increasing starts in
+    ``[1, steps − 1]``; updates ``s_j + 1 … s_{j+1}`` use ``η_j``, updates ``1 … s_1`` use ``eta``; default ``()``,
+    a constant ``eta``; flow time is then ``4c Σ_n η_n``, see ``flow_time``).
     Raises ``ValueError``/``TypeError`` naming the argument, the allowed range and the fix.
     """
 
@@ -204,6 +282,7 @@ class QuadraticSGDConfig(_SGDConfigMethods):
     blowup: float = 1e3
     engine: str = "auto"
     phase2_target: float = 0.1
+    eta_schedule: tuple = ()
 
     model = "quadratic"
     time_unit = "canonical Riccati time t = 4*c*eta*steps"
@@ -214,6 +293,7 @@ class QuadraticSGDConfig(_SGDConfigMethods):
         object.__setattr__(self, "c", require_real("c", c, lo=0.0, lo_open=True, fix="the output scale c must be > 0"))
         require_choice("phase2", self.phase2, _PHASE2, fix="fit the radial part at the end, at logged steps, or never")
         _engine_checks(self)
+        _schedule_checks(self)
         object.__setattr__(
             self,
             "phase2_target",
@@ -268,7 +348,8 @@ class HomogeneousSGDConfig(_SGDConfigMethods):
     Fields as :class:`QuadraticSGDConfig` plus ``activation`` (any ``hermite.activation`` spec; default
     ``"h4"`` = He_4/√24) and ``init_scale > 0`` (default 0.1); ``blowup``: a logged relative risk above it
     (or any non-finite value) marks the seed as diverged. ``engine`` as :class:`QuadraticSGDConfig` (reduced
-    state: ``P = WΘ`` and the frame coordinates of W's rows; ``Q0 − P0P0ᵀ ~ Wishart_N(d − M, s²/d·I)``).
+    state: ``P = WΘ`` and the frame coordinates of W's rows; ``Q0 − P0P0ᵀ ~ Wishart_N(d − M, s²/d·I)``);
+    ``eta_schedule`` as :class:`QuadraticSGDConfig` (flow time ``t = Σ_n η_n``).
     """
 
     d: int
@@ -289,6 +370,7 @@ class HomogeneousSGDConfig(_SGDConfigMethods):
     checkpoint_every: int = 8
     blowup: float = 1e3
     engine: str = "auto"
+    eta_schedule: tuple = ()
 
     model = "homogeneous"
     time_unit = "t = eta*steps"
@@ -301,6 +383,7 @@ class HomogeneousSGDConfig(_SGDConfigMethods):
             require_real("init_scale", self.init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0"),
         )
         _engine_checks(self)
+        _schedule_checks(self)
 
     @property
     def time_per_step(self) -> float:

@@ -37,7 +37,7 @@ from . import homogeneous as _hom
 from . import quadratic as _quad
 from . import reduced as _red
 from .chunk import Model, finish_chunk, log_buffer, step_and_log
-from .config import HomogeneousSGDConfig, QuadraticSGDConfig, config_params, log_schedule
+from .config import HomogeneousSGDConfig, QuadraticSGDConfig, config_params, eta_schedule_arrays, log_schedule
 from .result import SimulationResult, assemble_result
 
 __all__ = ["simulate"]
@@ -57,6 +57,10 @@ _GROUP = 16  # steps whose inputs are drawn together (direct path)
 def _hyper(cfg) -> dict:
     dt = jnp.dtype(cfg.dtype)
     hp = {"a": jnp.asarray(cfg.teacher(), dtype=dt), "eta": jnp.asarray(cfg.eta, dtype=dt)}
+    if cfg.eta_schedule:  # per-update step size, looked up in ``chunk.step_and_log`` (``chunk.eta_for_step``)
+        starts, values = eta_schedule_arrays(cfg)
+        hp["eta_starts"] = jnp.asarray(starts, dtype=jnp.int64)
+        hp["eta_values"] = jnp.asarray(values, dtype=dt)
     if isinstance(cfg, QuadraticSGDConfig):
         hp["c"] = jnp.asarray(cfg.c, dtype=dt)
     return hp
@@ -161,7 +165,7 @@ def _make_chunk_blocked(cfg, model: Model, C: int, Lc: int):
 
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
-        a, c, eta = hp["a"], hp["c"], hp["eta"]
+        a, c = hp["a"], hp["c"]
         c64 = c.astype(jnp.float64)
         buf0 = log_buffer(jax.eval_shape(lambda u: vobs_top(u, a, c64), params[:, :M]), Lc)
 
@@ -176,8 +180,8 @@ def _make_chunk_blocked(cfg, model: Model, C: int, Lc: int):
             Qt0 = jnp.zeros((S, N, k), dt)
 
             # inside a block the state is (R̃, Q̃); U is rebuilt from it only at logged steps (its first M rows)
-            def bstep(RQ, jj, live, hp):
-                Rt, Qt, ok = vstep(*RQ, Z[:, jj], Gam[:, :, jj], y[:, jj], jj, c, eta, live)
+            def bstep(RQ, jj, live, hp):  # ``hp["eta"]``: this update's step size (``step_and_log``)
+                Rt, Qt, ok = vstep(*RQ, Z[:, jj], Gam[:, :, jj], y[:, jj], jj, c, hp["eta"], live)
                 return (Rt, Qt), ok
 
             def bobs(RQ, keys, step, hp):
@@ -220,7 +224,8 @@ _CACHE: dict = {}
 
 
 def _structural_key(cfg, Lc: int):
-    """Everything that changes the compiled code (not η, c, β, seed or steps, which are run-time inputs)."""
+    """Everything that changes the compiled code (not η, c, β, seed, steps or the schedule's values, which are
+    run-time inputs; a schedule's padded length is structure)."""
     act = getattr(cfg, "activation", None)
     act_key = act if isinstance(act, str | int | float) or act is None else ("id", id(act))
     return (
@@ -240,6 +245,7 @@ def _structural_key(cfg, Lc: int):
         str(jax.config.jax_default_device),
         _use_blocked(cfg),
         cfg.engine_used,
+        len(eta_schedule_arrays(cfg)[0]) if cfg.eta_schedule else None,  # padded schedule length (array shapes)
     )
 
 

@@ -21,7 +21,8 @@ class SimulationResult:
     """Curves and final state of one ``simulate`` run (S seeds, T logged steps).
 
     ``steps`` (T,) logged SGD steps (0 first); ``t`` (T,) flow time (``time_unit``: quadratic ``4cη·steps``,
-    homogeneous ``η·steps``); ``risk`` (S, T) relative population risk computed exactly from the state
+    homogeneous ``η·steps``; with an ``eta_schedule`` ``4c Σ_n η_n`` resp. ``Σ_n η_n``, ``config.flow_time``);
+    ``risk`` (S, T) relative population risk computed exactly from the state
     (quadratic: ``1 − tr(ÃGÃG)``, the risk with the optimal radial part; homogeneous: ``2L/K(1)``), NaN at and
     after a seed's divergence; ``risk_mean``/``risk_std`` (T,) over the seeds that never diverged (NaN if none);
     ``diverged`` (S,) bool, ``diverged_at`` (S,) step of failure or -1; ``suggested_eta`` (a smaller η, or None);
@@ -179,7 +180,7 @@ def assemble_result(
         params=params_dict,
         time_unit=cfg.time_unit,
         steps=steps,
-        t=steps * cfg.time_per_step,
+        t=cfg.flow_time(steps),
         risk=risk,
         risk_mean=risk_mean,
         risk_std=risk_std,

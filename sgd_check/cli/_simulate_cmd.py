@@ -41,6 +41,14 @@ def register(subparsers) -> None:
         default=0.1,
         help="Phase II: expected excess risk aimed at, as a fraction of the oracle risk (default 0.1)",
     )
+    p.add_argument(
+        "--eta-schedule",
+        dest="eta_schedule",
+        default=None,
+        metavar="S:ETA[,S:ETA...]",
+        help="piecewise-constant step size: after S updates use ETA (same --loss-convention as --eta), e.g. "
+        "'20000:5e-5,80000:2e-5'; --eta is the step size before the first S; flow time t = Σ η_n",
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, result.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
@@ -56,10 +64,37 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def parse_eta_schedule(text, convention: str) -> tuple:
+    """``"S1:ETA1,S2:ETA2"`` → ``((S1, η1), (S2, η2))`` with each η in the code's convention; parsed, never evaluated.
+
+    Raises ``ValueError`` naming ``--eta-schedule`` and the piece that does not parse (the config validates ranges)."""
+    if text is None:
+        return ()
+    out = []
+    for i, piece in enumerate(str(text).split(",")):
+        parts = piece.strip().split(":")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            start, eta = int(parts[0].strip()), float(parts[1].strip())
+        except ValueError:
+            raise ValueError(
+                f"`--eta-schedule` piece {i} = {piece.strip()!r} is not START:ETA (an integer step count and a step "
+                "size); write e.g. --eta-schedule 20000:5e-5,80000:2e-5"
+            ) from None
+        out.append((start, eta_in_code_convention(eta, convention)))
+    return tuple(out)
+
+
 def build_config(args: argparse.Namespace):
     """The validated config for parsed ``args`` (ValueError/TypeError name the offending option)."""
     from sgd_check import HomogeneousSGDConfig, QuadraticSGDConfig, steps_for_time
 
+    if args.t_max is not None and getattr(args, "eta_schedule", None):
+        raise ValueError(
+            "`--t-max` and `--eta-schedule` cannot be combined: the flow time per step changes along the schedule; "
+            "give --steps (the schedule's starts are step counts)"
+        )
     common = dict(
         d=args.d,
         M=args.M,
@@ -75,6 +110,7 @@ def build_config(args: argparse.Namespace):
         n_log=args.n_log,
         checkpoint_every=args.checkpoint_every,
         engine=args.engine,
+        eta_schedule=parse_eta_schedule(getattr(args, "eta_schedule", None), args.loss_convention),
     )
     require_model_arguments(args.model, args)
     if args.model == "quadratic":
