@@ -63,8 +63,8 @@ def test_demo_command_is_registered():
 def test_demo_folder_is_one_run_and_overwrite_replaces_it(tmp_path):
     """A second demo into the same folder is refused; --overwrite deletes the old run's files (a stale PDF of a
     case included) before running; a folder locked by a live process is refused by PID."""
-    good = DemoCase("tiny-good", "ε=0.05", "quadratic", TINY, epsilon=0.05, t_max=5.0, seeds=2, n_log=20)
-    run_demo(tmp_path, cases=[good])
+    good = DemoCase("tiny-good", "ε=0.05", "quadratic", TINY, epsilon=0.05, t_max=25.0, seeds=3, n_log=40)
+    run_demo(tmp_path, cases=[good])  # the same case as above: its compiled code is reused
     with pytest.raises(ValueError, match="already holds a demo run.*--overwrite"):
         run_demo(tmp_path, cases=[good])
     stale = tmp_path / "tiny-good" / "risk.pdf"
