@@ -133,6 +133,42 @@ class _KernelNP:
             return self._horner(self.c["P"], s), x * self._horner(self.c["Q"], s)
         return self._horner(self.c["P"], x), self._horner(self.c["K1"], x)
 
+    def pd_scaled(self, x, out_p=None, out_dk=None):
+        """(P̃, K̃', f_P, f_K') with 2K − xK' = f_P·P̃ and K' = f_K'·K̃' (the constants are left to the caller).
+
+        A single even monomial K = e s^k (s = x², the h_k activations) costs three elementwise passes, written into
+        ``out_p``/``out_dk`` when given: P̃ = s^k, K̃' = x s^{k−1}, f_P = (2 − 2k)e, f_K' = 2ke; otherwise f = 1
+        and pd(x) (new arrays)."""
+        mono = getattr(self, "_mono", None)
+        if mono is None:
+            mono = self._mono = self._monomial()
+        if mono is False:
+            P, dK = self.pd(x)
+            return P, dK, 1.0, 1.0
+        k, e = mono
+        s = np.multiply(x, x, out=out_p)
+        if k == 1:
+            dK = x.copy() if out_dk is None else np.copyto(out_dk, x) or out_dk
+            return s, dK, 0.0, 2.0 * e
+        if k > 2:
+            np.power(s, k - 1, out=s)  # s^{k−1}
+            dK = np.multiply(x, s, out=out_dk)
+            np.multiply(s, x, out=s)
+            np.multiply(s, x, out=s)  # s^{k−1}·x² = s^k
+            return s, dK, (2.0 - 2.0 * k) * e, 2.0 * k * e
+        dK = np.multiply(x, s, out=out_dk)
+        np.multiply(s, s, out=s)
+        return s, dK, (2.0 - 2.0 * k) * e, 2.0 * k * e
+
+    def _monomial(self):
+        """(k, e) when K = e ρ^{2k} exactly (k ≥ 1), else False."""
+        if self.mode != "even":
+            return False
+        cK = self.c["K"]  # highest degree first
+        if cK.size < 2 or np.any(cK[1:] != 0.0):
+            return False
+        return cK.size - 1, float(cK[0])
+
     def __call__(self, x, second: bool = False):
         """(K, K') or (K, K', K'') at x."""
         if self.mode == "jax":
@@ -192,32 +228,58 @@ class ReducedFlow:
         np.fill_diagonal(rho, 0.0)  # off-diagonal cosines; the diagonal terms are written out exactly
         return r, nrm, Xb, rho, Xb[:, : self.M]
 
+    def _buffers(self, N):
+        """Work arrays of rhs, reused across calls (fresh 64 KiB temporaries cost more than the arithmetic)."""
+        buf = getattr(self, "_buf", None)
+        if buf is None or buf["G"].shape[0] != N:
+            M = self.M
+            buf = self._buf = {
+                "G": np.empty((N, N)),
+                "W": np.empty((N, M + N)),
+                "S": np.empty((N, M + N)),
+                "dK": np.empty((N, M + N)),
+                "XC": np.empty((N, M + N)),
+                "wv": np.empty(M + N),
+            }
+        return buf
+
     def rhs(self, X):
-        """−∇L(X) = −nrm_i[Σ_j r_j K'(ρ_ij) x̄_j − Σ_p ã_p K'(m_ip) θ_p] − c_i x_i (c_i: the scalar part)."""
+        """−∇L(X) = −nrm_i[Σ_j r_j K'(ρ_ij) x̄_j − Σ_p ã_p K'(m_ip) θ_p] − c_i x_i (c_i: the scalar part).
+
+        The kernel is evaluated once on W = [m | ρ] (N × (M+N)): c = P(W)·[−ã; r] + 2K(1)r with P = 2K − ρK', and
+        v = (K'(ρ)·nrm_j) X − [K'(m)·ã, 0], so one elementwise pass and one matrix-vector product serve both parts.
+        Returns a new array; the temporaries live in reused buffers.
+        """
         a, M = self.a, self.M
-        G = X @ X.T
+        N = X.shape[0]
+        b = self._buffers(N)
+        G, W, wv = b["G"], b["W"], b["wv"]
+        np.matmul(X, X.T, out=G)
         r = G.diagonal().copy()
         nrm = np.sqrt(r)
         inv = 1.0 / nrm
-        rho = G
-        rho *= inv[:, None]
-        rho *= inv[None, :]
-        np.fill_diagonal(rho, 0.0)  # off-diagonal cosines; the diagonal terms are written out exactly
-        m = X[:, :M] * inv[:, None]
-        Pr, dKr = self.ke.pd(rho)  # 2K − ρK', K' (zero on the diagonal, where ρ was set to 0, for even kernels)
-        Pm, dKm = self.ke.pd(m)
+        W[:, :M] = X[:, :M]
+        W[:, M:] = G
+        W *= inv[:, None]
+        W[:, M:] *= inv[None, :]
+        diag = W.reshape(-1)[M :: M + N + 1]  # ρ_ii: off-diagonal cosines only, the diagonal terms are exact
+        diag[...] = 0.0
+        P, dK, fP, fdK = self.ke.pd_scaled(W, b["S"], b["dK"])  # P = fP·(2K − xK'), dK = fdK·K'
         if self.ke.mode != "even":
-            np.fill_diagonal(Pr, 0.0)
-            np.fill_diagonal(dKr, 0.0)
-        c = Pr @ r
-        c += 2.0 * self.K1 * r
-        c -= Pm @ a
-        dKr *= nrm[None, :]  # r_j K'(ρ_ij) x̄_j = nrm_j K'(ρ_ij) x_j
-        v = dKr @ X
-        dKm *= a[None, :]
-        v[:, :M] -= dKm
+            P.reshape(-1)[M :: M + N + 1] = 0.0
+            dK.reshape(-1)[M :: M + N + 1] = 0.0
+        np.multiply(a, -fP, out=wv[:M])
+        np.multiply(r, fP, out=wv[M:])
+        c = P @ wv
+        c += (2.0 * self.K1) * r
+        np.multiply(a, fdK, out=wv[:M])
+        np.multiply(nrm, fdK, out=wv[M:])
+        dK *= wv[None, :]  # r_j K'(ρ_ij) x̄_j = nrm_j K'(ρ_ij) x_j; ã_p K'(m_ip)
+        v = dK[:, M:] @ X
+        v[:, :M] -= dK[:, :M]
         v *= -nrm[:, None]
-        v -= c[:, None] * X
+        XC = np.multiply(X, c[:, None], out=b["XC"][:, : X.shape[1]])
+        v -= XC
         return v
 
     def hessian_parts(self, X):
@@ -323,8 +385,23 @@ class BlockJacobian:
             A = R @ C @ np.swapaxes(R, 1, 2)
             delta, Wv = np.linalg.eigh(0.5 * (A + np.swapaxes(A, 1, 2)))
             self.buckets.append((nb, np.ascontiguousarray(np.swapaxes(Q @ Wv, 1, 2)), delta))  # Qb (nb, q, D)
-        self.delta2 = self._delta2.copy()
-        self.delta2[counts > 0] = 0.0  # those blocks' x̄/u part is inside their bucket
+        # One padded batch (N, k_max, D) when padding costs little (zero rows/eigenvalues add exactly nothing),
+        # else one batch per size; the blocks without kept terms use their closed-form x̄/u pair (Q2, δ2).
+        rest = np.nonzero(counts == 0)[0]
+        kq = np.full(N, 2)
+        for nb, Qb, _ in self.buckets:
+            kq[nb] = Qb.shape[1]
+        k_max = int(kq.max())
+        if N * k_max <= 3 * int(kq.sum()):
+            Qa, da = np.zeros((N, k_max, D)), np.zeros((N, k_max))
+            Qa[rest, :2], da[rest, :2] = self.Q2[rest], self._delta2[rest]
+            for nb, Qb, dl in self.buckets:
+                Qa[nb, : Qb.shape[1]], da[nb, : dl.shape[1]] = Qb, dl
+            self.groups = [(None, Qa, da)]
+        else:
+            self.groups = [(nb, Qb, dl) for nb, Qb, dl in self.buckets]
+            if rest.size:
+                self.groups.append((rest, np.ascontiguousarray(self.Q2[rest]), self._delta2[rest]))
         self.c_ref = c_ref
 
     def _rank_two(self):
@@ -346,21 +423,33 @@ class BlockJacobian:
             self._build(self.grow * c)
         S = self.S
         g0 = 1.0 / (1.0 + c * S)  # (N,)
-        g2 = 1.0 / (1.0 + c * (S[:, None] + self.delta2)) - g0[:, None]  # (N, 2)
-        q0, q1 = self.Q2[:, 0], self.Q2[:, 1]
         N, D = self.Xb.shape
-        bk = [(nb, Qb, 1.0 / (1.0 + c * (S[nb, None] + dl)) - g0[nb, None]) for nb, Qb, dl in self.buckets]
+        g0c = g0[:, None]
+        # (1 + c(S_i + δ))⁻¹ − (1 + cS_i)⁻¹ per kept eigenvector (exactly 0 on padding, where δ = 0)
+        gr = [
+            (
+                nb,
+                Qb,
+                (1.0 / (1.0 + c * (S[:, None] + dl)) - g0c)
+                if nb is None
+                else 1.0 / (1.0 + c * (S[nb, None] + dl)) - g0[nb, None],
+            )
+            for nb, Qb, dl in self.groups
+        ]
 
         def solve(b):
             B = b.reshape(N, D)
-            z0 = np.einsum("nd,nd->n", q0, B) * g2[:, 0]
-            z1 = np.einsum("nd,nd->n", q1, B) * g2[:, 1]
-            y = B * g0[:, None]
-            y += z0[:, None] * q0
-            y += z1[:, None] * q1
-            for nb, Qb, gb in bk:
-                zb = np.matmul(Qb, B[nb, :, None])[:, :, 0] * gb
-                y[nb] += np.matmul(zb[:, None, :], Qb)[:, 0, :]
+            y = B * g0c
+            for nb, Qb, gb in gr:
+                n, k = gb.shape
+                if nb is None:
+                    z = np.matmul(Qb, B[:, :, None]).reshape(n, k)
+                    z *= gb
+                    y += np.matmul(z.reshape(n, 1, k), Qb).reshape(n, D)
+                else:
+                    z = np.matmul(Qb, B[nb, :, None]).reshape(n, k)
+                    z *= gb
+                    y[nb] += np.matmul(z.reshape(n, 1, k), Qb).reshape(n, D)
             return y.reshape(-1)
 
         return solve
@@ -378,6 +467,12 @@ _EPS = np.finfo(float).eps
 
 def _norm(x):
     return float(np.sqrt(np.dot(x, x) / x.size))
+
+
+def _wnorm(x, iw, buf):
+    """RMS norm of x·iw (iw: inverse error weights), through the work array ``buf``."""
+    np.multiply(x, iw, out=buf)
+    return float(np.sqrt(np.dot(buf, buf) / buf.size))
 
 
 def _compute_R(order, factor):
@@ -414,6 +509,7 @@ class BlockBDF:
         self.t, self.y, self.t_bound, self.t_old = float(t0), np.array(y0, dtype=np.float64), float(t_bound), None
         self.rtol, self.atol = max(rtol, 100 * _EPS), atol
         self.nfev = self.njev = self.nlu = self.n_newton = self.n_reject = 0
+        self._rb, self._nb = np.empty(self.y.size), np.empty(self.y.size)  # Newton residual, norm work array
         self.status = "running" if t_bound > t0 else "finished"
         f = self._f(self.y)
         self.h_abs = self._initial_step(f)
@@ -439,8 +535,15 @@ class BlockBDF:
         if self.rows is None:
             return self.atol + self.rtol * np.abs(y)
         X = y.reshape(self.rows)
-        w = self.atol * np.sqrt(np.einsum("ij,ij->i", X, X))[:, None] + self.rtol * np.abs(X)
+        w = np.abs(X)
+        w *= self.rtol
+        w += (self.atol * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
         return w.reshape(-1)
+
+    def _iscale(self, y):
+        """1 / _scale(y) (the norms only ever divide by the weights)."""
+        w = self._scale(y)
+        return np.divide(1.0, w, out=w)
 
     def _f(self, y):
         self.nfev += 1
@@ -469,25 +572,30 @@ class BlockBDF:
             h1 = (0.01 / max(d1, d2)) ** 0.5
         return min(100 * h0, h1, span)
 
-    def _newton(self, t_new, y_predict, c, psi, solve, scale):
+    def _newton(self, t_new, y_predict, c, psi, solve, iscale):
         """Simplified Newton iteration for the BDF equations; converged when the correction, times the contraction
-        rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL``."""
-        d = 0.0
+        rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL``.
+        ``iscale``: inverse error weights."""
+        d = np.zeros_like(y_predict)
         y = y_predict.copy()
+        rb, nb = self._rb, self._nb
         dy_norm_old = None
         crate = self.crate
         tol = self.newton_tol
         for k in range(NEWTON_MAXITER):
             self.n_newton += 1
             f = self._f(y)
-            dy = solve(c * f - psi - d)
-            dy_norm = _norm(dy / scale)
+            np.multiply(f, c, out=rb)
+            rb -= psi
+            rb -= d
+            dy = solve(rb)
+            dy_norm = _wnorm(dy, iscale, nb)
             if not np.isfinite(dy_norm) or (dy_norm_old is not None and dy_norm > 2.0 * dy_norm_old):
                 break
             if dy_norm_old is not None:
                 crate = max(0.3 * crate, dy_norm / dy_norm_old)
             y += dy
-            d = d + dy
+            d += dy
             if dy_norm * min(1.0, crate) <= tol:
                 self.crate = crate
                 return True, k + 1, y, d
@@ -525,8 +633,9 @@ class BlockBDF:
             h = t_new - t
             h_abs = abs(h)
             y_predict = np.sum(D[: order + 1], axis=0)
-            scale = self._scale(y_predict)
-            psi = np.dot(D[1 : order + 1].T, gamma[1 : order + 1]) / alpha[order]
+            iscale = self._iscale(y_predict)
+            psi = gamma[1 : order + 1] @ D[1 : order + 1]
+            psi /= alpha[order]
             c = h / alpha[order]
             converged = False
             while not converged:
@@ -538,7 +647,7 @@ class BlockBDF:
                     # instead of reset (a new Jacobian resets it to 1 in _jac)
                     self.crate = min(1.0, self.crate * max(1.0, c / self.c_lu)) if J is self.J_lu else 1.0
                     self.J_lu, self.c_lu = J, c
-                converged, n_iter, y_new, d = self._newton(t_new, y_predict, c, psi, LU, scale)
+                converged, n_iter, y_new, d = self._newton(t_new, y_predict, c, psi, LU, iscale)
                 if not converged:
                     if current_jac:
                         if J.tighten():  # keep more rank-one terms before shrinking the step
@@ -558,8 +667,8 @@ class BlockBDF:
                 continue
             self.last_iter = n_iter
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
-            scale = self._scale(y_new)
-            error_norm = _norm(error_const[order] * d / scale)
+            iscale = self._iscale(y_new)
+            error_norm = abs(error_const[order]) * _wnorm(d, iscale, self._nb)
             if error_norm > 1:
                 self.n_reject += 1
                 self.crate = 1.0  # measure the rate afresh: a wrong carried rate would pass unconverged iterates
@@ -580,8 +689,9 @@ class BlockBDF:
             D[i] += D[i + 1]
         if self.n_equal_steps < order + 1:
             return None
-        error_m_norm = _norm(error_const[order - 1] * D[order] / scale) if order > 1 else np.inf
-        error_p_norm = _norm(error_const[order + 1] * D[order + 2] / scale) if order < MAX_ORDER else np.inf
+        nb = self._nb
+        error_m_norm = abs(error_const[order - 1]) * _wnorm(D[order], iscale, nb) if order > 1 else np.inf
+        error_p_norm = abs(error_const[order + 1]) * _wnorm(D[order + 2], iscale, nb) if order < MAX_ORDER else np.inf
         with np.errstate(divide="ignore"):
             factors = np.array([error_m_norm, error_norm, error_p_norm]) ** (-1 / np.arange(order, order + 3))
         order += int(np.argmax(factors)) - 1
@@ -654,8 +764,9 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
         open_p = np.nonzero(np.isnan(em))[0]  # directions not yet learned: only these are tested
         if open_p.size:
             Y = solver.y.reshape(N, D)
-            q_new = np.max(Y[:, open_p] ** 2 / np.einsum("nd,nd->n", Y, Y)[:, None], axis=0)
-            cross = open_p[q_new >= 0.5]
+            # max_i m_ip² ≥ ½ ⇔ some x_ip² ≥ ½‖x_i‖²
+            hit = np.any(np.square(Y[:, :M]) >= (0.5 * np.einsum("nd,nd->n", Y, Y))[:, None], axis=0)
+            cross = open_p[hit[open_p]]
         else:
             cross = open_p
         if cross.size:
