@@ -238,7 +238,6 @@ class ReducedFlow:
                 "W": np.empty((N, M + N)),
                 "S": np.empty((N, M + N)),
                 "dK": np.empty((N, M + N)),
-                "XC": np.empty((N, M + N)),
                 "wv": np.empty(M + N),
             }
         return buf
@@ -275,11 +274,12 @@ class ReducedFlow:
         np.multiply(a, fdK, out=wv[:M])
         np.multiply(nrm, fdK, out=wv[M:])
         dK *= wv[None, :]  # r_j K'(ρ_ij) x̄_j = nrm_j K'(ρ_ij) x_j; ã_p K'(m_ip)
+        # the scalar part c_i x_i rides in the matmul on the (zero) diagonal: v_i = −nrm_i[Σ_j A_ij x_j − …]
+        # with A_ii = c_i / nrm_i
+        np.divide(c, nrm, out=dK.reshape(-1)[M :: M + N + 1])
         v = dK[:, M:] @ X
         v[:, :M] -= dK[:, :M]
         v *= -nrm[:, None]
-        XC = np.multiply(X, c[:, None], out=b["XC"][:, : X.shape[1]])
-        v -= XC
         return v
 
     def hessian_parts(self, X):
@@ -484,8 +484,11 @@ def _compute_R(order, factor):
     return np.cumprod(Mx, axis=0)
 
 
+_R1 = {k: _compute_R(k, 1) for k in range(1, MAX_ORDER + 1)}  # R(order, 1): constant per order
+
+
 def _change_D(D, order, factor):
-    RU = _compute_R(order, factor).dot(_compute_R(order, 1))
+    RU = _compute_R(order, factor).dot(_R1[order])
     D[: order + 1] = np.dot(RU.T, D[: order + 1])
 
 
@@ -520,6 +523,10 @@ class BlockBDF:
         self.gamma = np.hstack((0, np.cumsum(1 / np.arange(1, MAX_ORDER + 1))))
         self.alpha = (1 - kappa) * self.gamma
         self.error_const = kappa * self.gamma + 1 / np.arange(1, MAX_ORDER + 2)
+        self._pred = {
+            k: np.vstack([np.ones(k + 1), np.hstack([0.0, self.gamma[1 : k + 1] / self.alpha[k]])])
+            for k in range(1, MAX_ORDER + 1)
+        }
         D = np.empty((MAX_ORDER + 3, self.y.size))
         D[0] = self.y
         D[1] = f * self.h_abs
@@ -541,9 +548,14 @@ class BlockBDF:
         return w.reshape(-1)
 
     def _iscale(self, y):
-        """1 / _scale(y) (the norms only ever divide by the weights)."""
-        w = self._scale(y)
-        return np.divide(1.0, w, out=w)
+        """1 / _scale(y) (the norms only ever divide by the weights), in three passes over y."""
+        if self.rows is None:
+            w = self._scale(y)
+            return np.divide(1.0, w, out=w)
+        X = y.reshape(self.rows)
+        w = np.abs(X)
+        w += ((self.atol / self.rtol) * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
+        return np.divide(1.0 / self.rtol, w, out=w).reshape(-1)
 
     def _f(self, y):
         self.nfev += 1
@@ -576,7 +588,7 @@ class BlockBDF:
         """Simplified Newton iteration for the BDF equations; converged when the correction, times the contraction
         rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL``.
         ``iscale``: inverse error weights."""
-        d = np.zeros_like(y_predict)
+        d = None  # sum of the corrections (the first correction's array, then accumulated in place)
         y = y_predict.copy()
         rb, nb = self._rb, self._nb
         dy_norm_old = None
@@ -587,7 +599,8 @@ class BlockBDF:
             f = self._f(y)
             np.multiply(f, c, out=rb)
             rb -= psi
-            rb -= d
+            if d is not None:
+                rb -= d
             dy = solve(rb)
             dy_norm = _wnorm(dy, iscale, nb)
             if not np.isfinite(dy_norm) or (dy_norm_old is not None and dy_norm > 2.0 * dy_norm_old):
@@ -595,13 +608,16 @@ class BlockBDF:
             if dy_norm_old is not None:
                 crate = max(0.3 * crate, dy_norm / dy_norm_old)
             y += dy
-            d += dy
+            if d is None:
+                d = dy
+            else:
+                d += dy
             if dy_norm * min(1.0, crate) <= tol:
                 self.crate = crate
                 return True, k + 1, y, d
             dy_norm_old = dy_norm
         self.crate = 1.0
-        return False, k + 1, y, d
+        return False, k + 1, y, (np.zeros_like(y) if d is None else d)
 
     def step(self):
         if self.status != "running":
@@ -615,7 +631,7 @@ class BlockBDF:
         else:
             h_abs = self.h_abs
         order = self.order
-        alpha, gamma, error_const = self.alpha, self.gamma, self.error_const
+        alpha, error_const = self.alpha, self.error_const
         J, LU = self.J, self.LU
         current_jac = False
         if self.last_iter >= self.REFRESH_ITER:
@@ -632,10 +648,9 @@ class BlockBDF:
                 LU = None
             h = t_new - t
             h_abs = abs(h)
-            y_predict = np.sum(D[: order + 1], axis=0)
+            # predictor Σ_{i≤k} D_i and ψ = Σ_{1≤i≤k} γ_i D_i / α_k in one product
+            y_predict, psi = self._pred[order] @ D[: order + 1]
             iscale = self._iscale(y_predict)
-            psi = gamma[1 : order + 1] @ D[1 : order + 1]
-            psi /= alpha[order]
             c = h / alpha[order]
             converged = False
             while not converged:
@@ -683,7 +698,7 @@ class BlockBDF:
         self.h_abs, self.J, self.LU = h_abs, J, LU
         if self.t >= self.t_bound:
             self.status = "finished"
-        D[order + 2] = d - D[order + 1]
+        np.subtract(d, D[order + 1], out=D[order + 2])
         D[order + 1] = d
         for i in reversed(range(order + 1)):
             D[i] += D[i + 1]
@@ -692,11 +707,14 @@ class BlockBDF:
         nb = self._nb
         error_m_norm = abs(error_const[order - 1]) * _wnorm(D[order], iscale, nb) if order > 1 else np.inf
         error_p_norm = abs(error_const[order + 1]) * _wnorm(D[order + 2], iscale, nb) if order < MAX_ORDER else np.inf
-        with np.errstate(divide="ignore"):
-            factors = np.array([error_m_norm, error_norm, error_p_norm]) ** (-1 / np.arange(order, order + 3))
-        order += int(np.argmax(factors)) - 1
+        factors = [
+            math.inf if e == 0.0 else e ** (-1.0 / p)
+            for e, p in zip((error_m_norm, error_norm, error_p_norm), (order, order + 1, order + 2), strict=True)
+        ]
+        best = max(range(3), key=factors.__getitem__)  # the first maximum, as np.argmax
+        order += best - 1
         self.order = order
-        self.h_abs *= min(MAX_FACTOR, safety * np.max(factors))
+        self.h_abs *= min(MAX_FACTOR, safety * factors[best])
         _change_D(D, order, self.h_abs / h_abs)
         self.n_equal_steps = 0
         self.LU = None
