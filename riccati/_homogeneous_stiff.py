@@ -257,9 +257,8 @@ class ReducedFlow:
         r = G.diagonal().copy()
         nrm = np.sqrt(r)
         inv = 1.0 / nrm
-        W[:, :M] = X[:, :M]
-        W[:, M:] = G
-        W *= inv[:, None]
+        np.multiply(X[:, :M], inv[:, None], out=W[:, :M])
+        np.multiply(G, inv[:, None], out=W[:, M:])
         W[:, M:] *= inv[None, :]
         diag = W.reshape(-1)[M :: M + N + 1]  # ρ_ii: off-diagonal cosines only, the diagonal terms are exact
         diag[...] = 0.0
@@ -469,10 +468,10 @@ def _norm(x):
     return float(np.sqrt(np.dot(x, x) / x.size))
 
 
-def _wnorm(x, iw, buf):
-    """RMS norm of x·iw (iw: inverse error weights), through the work array ``buf``."""
-    np.multiply(x, iw, out=buf)
-    return float(np.sqrt(np.dot(buf, buf) / buf.size))
+def _wnorm(x, u, buf, f):
+    """RMS norm of f·x/u (u: error weights over rtol, f = 1/rtol), through the work array ``buf``."""
+    np.divide(x, u, out=buf)
+    return f * float(np.sqrt(np.dot(buf, buf) / buf.size))
 
 
 def _compute_R(order, factor):
@@ -511,6 +510,7 @@ class BlockBDF:
         self.rows = rows  # None: atol absolute; (N, D): atol times each row's norm (y = X.ravel(), X ∈ R^{N×D})
         self.t, self.y, self.t_bound, self.t_old = float(t0), np.array(y0, dtype=np.float64), float(t_bound), None
         self.rtol, self.atol = max(rtol, 100 * _EPS), atol
+        self._irtol = 1.0 / self.rtol
         self.nfev = self.njev = self.nlu = self.n_newton = self.n_reject = 0
         self._rb, self._nb = np.empty(self.y.size), np.empty(self.y.size)  # Newton residual, norm work array
         self.status = "running" if t_bound > t0 else "finished"
@@ -547,15 +547,15 @@ class BlockBDF:
         w += (self.atol * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
         return w.reshape(-1)
 
-    def _iscale(self, y):
-        """1 / _scale(y) (the norms only ever divide by the weights), in three passes over y."""
+    def _uscale(self, y):
+        """The error weights over rtol, u = _scale(y)/rtol = atol_i/rtol + |y| (two passes over y; the norms
+        divide by u and multiply by 1/rtol)."""
         if self.rows is None:
-            w = self._scale(y)
-            return np.divide(1.0, w, out=w)
+            return np.abs(y) + self.atol / self.rtol
         X = y.reshape(self.rows)
-        w = np.abs(X)
-        w += ((self.atol / self.rtol) * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
-        return np.divide(1.0 / self.rtol, w, out=w).reshape(-1)
+        u = np.abs(X)
+        u += ((self.atol / self.rtol) * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
+        return u.reshape(-1)
 
     def _f(self, y):
         self.nfev += 1
@@ -584,12 +584,12 @@ class BlockBDF:
             h1 = (0.01 / max(d1, d2)) ** 0.5
         return min(100 * h0, h1, span)
 
-    def _newton(self, t_new, y_predict, c, psi, solve, iscale):
+    def _newton(self, t_new, y_predict, c, psi, solve, uscale):
         """Simplified Newton iteration for the BDF equations; converged when the correction, times the contraction
         rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL``.
-        ``iscale``: inverse error weights."""
+        ``uscale``: error weights over rtol (_uscale)."""
         d = None  # sum of the corrections (the first correction's array, then accumulated in place)
-        y = y_predict.copy()
+        y = y_predict  # replaced by y_predict + d after the first correction (y_predict is never written)
         rb, nb = self._rb, self._nb
         dy_norm_old = None
         crate = self.crate
@@ -602,15 +602,16 @@ class BlockBDF:
             if d is not None:
                 rb -= d
             dy = solve(rb)
-            dy_norm = _wnorm(dy, iscale, nb)
+            dy_norm = _wnorm(dy, uscale, nb, self._irtol)
             if not np.isfinite(dy_norm) or (dy_norm_old is not None and dy_norm > 2.0 * dy_norm_old):
                 break
             if dy_norm_old is not None:
                 crate = max(0.3 * crate, dy_norm / dy_norm_old)
-            y += dy
             if d is None:
+                y = y_predict + dy
                 d = dy
             else:
+                y += dy
                 d += dy
             if dy_norm * min(1.0, crate) <= tol:
                 self.crate = crate
@@ -650,7 +651,7 @@ class BlockBDF:
             h_abs = abs(h)
             # predictor Σ_{i≤k} D_i and ψ = Σ_{1≤i≤k} γ_i D_i / α_k in one product
             y_predict, psi = self._pred[order] @ D[: order + 1]
-            iscale = self._iscale(y_predict)
+            uscale = self._uscale(y_predict)
             c = h / alpha[order]
             converged = False
             while not converged:
@@ -662,7 +663,7 @@ class BlockBDF:
                     # instead of reset (a new Jacobian resets it to 1 in _jac)
                     self.crate = min(1.0, self.crate * max(1.0, c / self.c_lu)) if J is self.J_lu else 1.0
                     self.J_lu, self.c_lu = J, c
-                converged, n_iter, y_new, d = self._newton(t_new, y_predict, c, psi, LU, iscale)
+                converged, n_iter, y_new, d = self._newton(t_new, y_predict, c, psi, LU, uscale)
                 if not converged:
                     if current_jac:
                         if J.tighten():  # keep more rank-one terms before shrinking the step
@@ -682,8 +683,8 @@ class BlockBDF:
                 continue
             self.last_iter = n_iter
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
-            iscale = self._iscale(y_new)
-            error_norm = abs(error_const[order]) * _wnorm(d, iscale, self._nb)
+            uscale = self._uscale(y_new)
+            error_norm = abs(error_const[order]) * _wnorm(d, uscale, self._nb, self._irtol)
             if error_norm > 1:
                 self.n_reject += 1
                 self.crate = 1.0  # measure the rate afresh: a wrong carried rate would pass unconverged iterates
@@ -705,8 +706,11 @@ class BlockBDF:
         if self.n_equal_steps < order + 1:
             return None
         nb = self._nb
-        error_m_norm = abs(error_const[order - 1]) * _wnorm(D[order], iscale, nb) if order > 1 else np.inf
-        error_p_norm = abs(error_const[order + 1]) * _wnorm(D[order + 2], iscale, nb) if order < MAX_ORDER else np.inf
+        f = self._irtol
+        error_m_norm = abs(error_const[order - 1]) * _wnorm(D[order], uscale, nb, f) if order > 1 else np.inf
+        error_p_norm = (
+            abs(error_const[order + 1]) * _wnorm(D[order + 2], uscale, nb, f) if order < MAX_ORDER else np.inf
+        )
         factors = [
             math.inf if e == 0.0 else e ** (-1.0 / p)
             for e, p in zip((error_m_norm, error_norm, error_p_norm), (order, order + 1, order + 2), strict=True)
