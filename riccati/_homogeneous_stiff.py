@@ -737,6 +737,33 @@ class BlockBDF:
 # ----------------------------------------------------------------------------------------------------------------
 # Driver: outputs at requested times, emergence times on the interpolant
 # ----------------------------------------------------------------------------------------------------------------
+def _root(g, t_lo: float, t_hi: float, n: int) -> np.ndarray:
+    """Roots of n functions (g(ts) → (n,), g(t_lo) < 0 ≤ g(t_hi) per entry) bracketed in [t_lo, t_hi], to the
+    bracket's last few ulps: Illinois (regula falsi, halving the stale end's value), with a bisection step whenever
+    the secant point is not strictly inside; 56 bisection steps at most."""
+    lo, hi = np.full(n, t_lo), np.full(n, t_hi)
+    glo, ghi = g(lo), g(hi)
+    side = np.zeros(n)  # +1: the last update moved hi, −1: lo
+    for _ in range(56):
+        done = hi - lo <= 4 * np.spacing(hi)
+        if np.all(done):
+            break
+        mid = 0.5 * (lo + hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ts = hi - ghi * (hi - lo) / (ghi - glo)
+        ok = np.isfinite(ts) & (ts > lo) & (ts < hi) & np.isfinite(glo) & (glo < 0) & (ghi >= 0)
+        ts = np.where(ok, ts, mid)
+        gt = g(ts)
+        above = gt >= 0
+        # Illinois: the end that stays for a second time has its value halved
+        glo = np.where(above & (side > 0), 0.5 * glo, glo)
+        ghi = np.where(~above & (side < 0), 0.5 * ghi, ghi)
+        lo, glo = np.where(done | above, lo, ts), np.where(done | above, glo, gt)
+        hi, ghi = np.where(~done & above, ts, hi), np.where(~done & above, gt, ghi)
+        side = np.where(above, 1.0, -1.0)
+    return 0.5 * (lo + hi)
+
+
 def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, atol: float, max_steps: int):
     """Integrate dX/dt = −∇L(X); observe (r, m, R) at ``t`` and the emergence times (root of max_i m_ip² − ½ on
     the step's interpolating polynomial, same order as the step, by bisection). Returns r_t, m_t, risk, em, stats."""
@@ -792,13 +819,14 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
         else:
             cross = open_p
         if cross.size:
-            lo, hi = np.full(cross.size, t_old), np.full(cross.size, t_new)
-            for _ in range(56):
-                mid = 0.5 * (lo + hi)
-                Xs = solver.dense(mid).reshape(cross.size, N, D)
-                above = qmax(Xs)[np.arange(cross.size), cross] >= 0.5
-                lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
-            em[cross] = 0.5 * (lo + hi)
+            em[cross] = _root(
+                lambda ts, cross=cross: (
+                    qmax(solver.dense(ts).reshape(cross.size, N, D))[np.arange(cross.size), cross] - 0.5
+                ),
+                t_old,
+                t_new,
+                cross.size,
+            )
         while k < T and t[k] <= t_new:
             X = solver.y if t[k] == t_new else solver.dense(t[k])[0]
             save(k, X.reshape(N, D))
