@@ -1,7 +1,8 @@
 """Benchmarks for ``riccati`` (issue 3). Prints figures with a baseline and the limit, measured in this run.
 
-    python bench/riccati_bench.py [--quick] [--full] [--homogeneous | --quadratic [--no-baseline]]
-    (--homogeneous: section 3 only; --quadratic: section 1 only, --no-baseline skips its orthogonal iteration)
+    python bench/riccati_bench.py [--quick] [--full] [--homogeneous [--default-only] | --quadratic [--no-baseline]]
+    (--homogeneous: section 3 only, --default-only: its default-tolerance run alone, no reference or baseline;
+    --quadratic: section 1 only, --no-baseline skips its orthogonal iteration)
 
 1. Quadratic closed form at the BEVW Figure-1 size (d=3200, M=2400, β=1, N ∈ {50, 200, 800, 2400}, 40 log-spaced
    times in [1, 4096], then 80 in [1, 1e5]); limit 60 s for the 4096 set. Per time (setup excluded, shown apart),
@@ -262,7 +263,7 @@ def bench_ode_ratio():
     print(f"  speed ratio {ratio:.0f}x (target >= 100x) -> {'OK' if ratio >= 100 else 'MISSED'}")
 
 
-def bench_homogeneous(full: bool):
+def bench_homogeneous(full: bool, default_only: bool = False):
     print(
         "== 3. homogeneous flow, N = M = 64, h4, d = 1e4, beta = 1, until all learned (limit 10 s wall; accuracy "
         "target: every emergence time within 1e-3 relative of the reference)"
@@ -289,8 +290,10 @@ def bench_homogeneous(full: bool):
         f"{t_all:.3g} (3 x predicted T_64): {sec:.1f} s wall, {cpu:.1f} s CPU; {p['num_steps']} steps, "
         f"{p['nfev']} f-evals, {p['njev']} Jacobians, {p['n_reject']} rejected, Newton rank <= {p['max_rank']}; "
         f"emerged {n_em}/{M}, last at t = {np.nanmax(sol.emergence_times):.6g}; R(t_max) = {sol.risk[-1]:.3e}; "
-        f"load {os.getloadavg()[0]:.1f}"
+        f"load {os.getloadavg()[0]:.1f}; {1e3 * cpu / p['num_steps']:.3f} ms CPU per step"
     )
+    if default_only:
+        return sec
     # the same solver at the previous bench tolerance (faster, less accurate)
     sec8, cpu8, sol8 = run(rtol=1e-8, atol=1e-10)
     p8 = sol8.params
@@ -372,7 +375,7 @@ if __name__ == "__main__":
         bench_quadratic(quick, baseline="--no-baseline" not in sys.argv)
         sys.exit(0)
     if "--homogeneous" in sys.argv:
-        bench_homogeneous("--full" in sys.argv)
+        bench_homogeneous("--full" in sys.argv, default_only="--default-only" in sys.argv)
         sys.exit(0)
     bench_quadratic(quick)
     bench_ode_ratio()

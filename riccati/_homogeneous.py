@@ -453,7 +453,8 @@ def homogeneous_flow(
             Stiff: component x_ij of the reduced weights is held to rtol·|x_ij| + atol·‖x_i‖, i.e. atol is an
             absolute tolerance on the direction x̄_i (on m_ip, ρ_ij), whatever the neuron's norm; default rtol
             1e-9, atol 1e-11, which keeps every emergence time of N = M = 64, d = 1e4, h4, β = 1 within 6e-4
-            (median 8e-8) of an rtol 1e-10 run in ≈ 14.5k steps, 14 s (`bench/riccati_bench.py --homogeneous`).
+            (median 8e-8) of an rtol 1e-10 run in ≈ 14.5k steps, 8–11 s at load 2–4 (0.52–0.75 ms CPU per step;
+            `bench/riccati_bench.py --homogeneous`).
             Late emergence times are limited by rtol (4.9e-3 at rtol 1e-8), not atol.
             Explicit: rtol/atol of diffrax's PID controller on (r, m, ρ); default 1e-10, 1e-12.
 

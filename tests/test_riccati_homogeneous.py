@@ -196,6 +196,50 @@ def test_reduced_field_and_hessian_blocks_match_autodiff(numpy_kernel):
     np.testing.assert_allclose(float(R), 2 * float(L(jnp.asarray(X))), rtol=1e-13)
 
 
+@pytest.mark.parametrize(
+    "b2",
+    [[0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0.5, 0, 0.5], [0, 0.2, 0.3, 0, 0.5]],
+    ids=["rho2", "rho6", "even", "odd"],
+)
+def test_reduced_field_other_kernels_match_autodiff(b2):
+    """rhs's kernel paths besides h4 (monomials ρ², ρ⁶ take the three-pass path, a mixed even series Horner, a
+    series with an odd term the general polynomial) against jax.grad of L(X) with K written out in jnp."""
+    from riccati._homogeneous_stiff import ReducedFlow, _KernelNP
+
+    b2 = np.asarray(b2, dtype=np.float64)
+    N, M = 4, 3
+    a = jnp.array([0.7, 0.5, 0.3])
+    X = np.random.default_rng(5).standard_normal((N, M + N)) * 0.5
+    ke = _KernelNP(None, None, b2)
+    flow = ReducedFlow(ke, float(b2.sum()), np.asarray(a))
+
+    def K(x):
+        return sum(float(c) * x**j for j, c in enumerate(b2) if c != 0.0)
+
+    def L(X):
+        r = jnp.sum(X * X, axis=1)
+        Xb = X / jnp.sqrt(r)[:, None]
+        return 0.5 * _risk(K, float(b2.sum()), a, r, Xb[:, :M], Xb @ Xb.T)
+
+    want = -np.asarray(jax.grad(L)(jnp.asarray(X)))
+    np.testing.assert_allclose(flow.rhs(X), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(flow.rhs(X), want, rtol=1e-12, atol=1e-14)  # again, through the reused buffers
+
+
+def test_emergence_root_finder_matches_closed_form_roots():
+    """_root (Illinois on a bracket) against closed-form roots: t² − c (simple), (t − c)³ + 1e-6(t − c) (nearly
+    flat at the root), a steep logistic; to a few ulps of the root."""
+    from riccati._homogeneous_stiff import _root
+
+    c = np.array([0.3, 0.7, 1.3])
+
+    def g(ts):
+        return np.array([ts[0] ** 2 - c[0], (ts[1] - c[1]) ** 3 + 1e-6 * (ts[1] - c[1]), np.tanh(50 * (ts[2] - c[2]))])
+
+    t = _root(g, 0.1, 1.9, 3)
+    np.testing.assert_allclose(t, [np.sqrt(c[0]), c[1], c[2]], rtol=1e-14)
+
+
 def test_structured_newton_solve_matches_dense_block_solve():
     """(I + cH̃)⁻¹ from the kept rank-one terms vs a dense solve with the exact blocks: exact when every term is
     kept (tiny eps), and otherwise within c‖E_i‖‖A_i⁻¹‖, E the dropped terms (weights ≤ eps·(1/c_ref + S_i)))."""
