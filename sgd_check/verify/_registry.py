@@ -138,9 +138,9 @@ _RISK_SIZES = {  # 5b: N = M, fit window M/8 .. M/2 emergences; 5c: fixed M = fl
         "limit_floor_N": [8, 16, 32, 64, 128],
         "floor_mc_seeds": 400,
     },
-    "standard": {
+    "standard": {  # M = 96 flows (1377 s CPU for 5b with them) and N = 256 (> 15 min) put standard over 60 min
         **_RISK,
-        "M": [16, 32, 64, 96],
+        "M": [16, 32, 64],
         "seeds": 8,
         "limit_M": [16, 64, 256, 512],
         "limit_seeds": 200,
@@ -148,7 +148,7 @@ _RISK_SIZES = {  # 5b: N = M, fit window M/8 .. M/2 emergences; 5c: fixed M = fl
         "floor_N": [2, 4, 8, 16],
         "floor_seeds": 4,
         "limit_floor_M": 2048,
-        "limit_floor_N": [8, 16, 32, 64, 128, 256],
+        "limit_floor_N": [8, 16, 32, 64, 128],
         "floor_mc_seeds": 1000,
     },
     "full": {
