@@ -131,6 +131,18 @@ def claim_4_d_slope(sz, ctx) -> dict:
         per_pair, lambda dm: {"d_geometric_mean": dm, "M": M, "k": k}, lambda dm: dm ** (-(k / 2 - 1))
     )
     ex = extrapolate_linear(x, y, se)
+    m = np.arange(1, M + 1)
+    curves = [  # the collapse the slope measures: median over seeds of T̂_m / d^(k/2−1), one curve per d
+        {
+            "d": d,
+            "m": m,
+            "median T̂_m / d^(k/2-1)": np.nanmedian(
+                np.array([_normalised_T(by[(d, s)], k) for s in range(sz["seeds"])]), axis=0
+            )
+            / d ** (k / 2 - 1),
+        }
+        for d in ds
+    ]
     return {
         "points": pts,
         "extrapolated": {**_ex(ex), "variable": "d^-(k/2-1) → 0 (d at the geometric mean of each pair)"},
@@ -142,12 +154,15 @@ def claim_4_d_slope(sz, ctx) -> dict:
         ),
         "control": {"prediction": (k + 2) / 2 - 1, "what": f"slope for the wrong information exponent k = {k + 2}"},
         "plot": {
-            "kind": "extrapolation",
+            "kind": "curves+extrapolation",
+            "curves": curves,
             "x": x,
             "y": y,
             "se": se,
             "xlabel": "d^-(k/2-1)",
             "ylabel": "d log T̂ / d log d",
+            "curve_x": "direction m",
+            "curve_y": "median T̂_m / d^(k/2−1) (collapse across d)",
         },
     }
 

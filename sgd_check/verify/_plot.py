@@ -60,7 +60,7 @@ def _left(ax, row, pd):
     # log axes unless a curve is signed or starts at 0 (claim 7's gap from t = 0): then linear axes for all
     linear = bool(pd.get("loglog_fit")) and not all(np.all(x > 0) and np.all(y > 0) for x, y in xy)
     for c, (x, y) in zip(curves, xy, strict=True):
-        lab = ", ".join(f"{k}={c[k]:.3g}" for k in c if k in ("d", "M", "N", "eta"))
+        lab = c.get("label") or ", ".join(f"{k}={c[k]:.3g}" for k in c if k in ("d", "M", "N", "eta"))
         if linear:
             ax.plot(x, y, lw=1.2, label=lab)
         elif kind.startswith("collapse"):

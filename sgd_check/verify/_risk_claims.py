@@ -295,8 +295,16 @@ def claim_5_floor(sz, ctx) -> dict:
         "plot": {
             "kind": "curves+extrapolation",
             "curves": [
-                {"M": ML, "N_values": np.array(Ns, dtype=float), "decoupled_floor": np.array(mean_f)},
-                {"M": ML, "N_values": np.array(Ns, dtype=float), "top_N_floor": np.array(top)},
+                {
+                    "label": f"decoupled-law floor, seed mean (M = {ML})",
+                    "N_values": np.array(Ns, dtype=float),
+                    "decoupled_floor": np.array(mean_f),
+                },
+                {
+                    "label": f"top-N floor Σ_(N<m≤M) ã_m² (M = {ML})",
+                    "N_values": np.array(Ns, dtype=float),
+                    "top_N_floor": np.array(top),
+                },
             ],
             "x": x,
             "y": y,

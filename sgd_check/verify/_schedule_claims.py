@@ -27,8 +27,8 @@ from scipy import stats
 
 import riccati
 
-from ._quadratic_claims import _points, tail_restored_risk
-from ._stats import Z95, extrapolate_linear, gate
+from ._quadratic_claims import tail_restored_risk
+from ._stats import Z95, gate
 
 __all__ = ["staged_schedule", "claim_6_staged"]
 
@@ -91,6 +91,77 @@ def _levels(beta: float, M: int) -> np.ndarray:
     return above + 0.5 * a**2 + tail
 
 
+def _emergence_samples(n, overlaps) -> np.ndarray:
+    """(S, M) samples at which direction p is first learned, max_i m_ip² ≥ ½ (log-interpolated between logged
+    points; nan if not by the horizon). ``overlaps``: (S, T, N, M) logged m_ip."""
+    g = np.max(np.asarray(overlaps, dtype=np.float64) ** 2, axis=2)  # (S, T, M)
+    S, _, M = g.shape
+    return np.array([[_first_below(n, 1.0 - g[s, :, p], 0.5) for p in range(M)] for s in range(S)])
+
+
+def _order_statistics(e) -> tuple[np.ndarray, np.ndarray]:
+    """(S, M) emergence samples → ``(n_(j), in_order)``: n_(j) = samples at which the j-th direction, whichever it
+    is, is learned (sorted per seed; nan when fewer than j are learned), and whether the first j learned are
+    exactly directions 1..j (then the risk's decoupled level after j emergences is ℓ_j)."""
+    e = np.where(np.isfinite(e), e, np.inf)
+    order = np.argsort(e, axis=1, kind="stable")
+    srt = np.take_along_axis(e, order, axis=1)
+    first = np.maximum.accumulate(order, axis=1)  # largest index among the first j learned
+    in_order = (first == np.arange(e.shape[1])[None, :]) & np.isfinite(srt)
+    return np.where(np.isfinite(srt), srt, np.nan), in_order
+
+
+def _median_samples(e) -> np.ndarray:
+    """Per-direction median over seeds of (S, M) emergence samples; a censored seed (nan: not learned by the
+    horizon) counts as +∞, so the median is exact while fewer than half the seeds are censored (else nan)."""
+    e = np.where(np.isfinite(e), e, np.inf)
+    med = np.median(e, axis=0)
+    return np.where(np.isfinite(med), med, np.nan)
+
+
+def _exponent(med, ll) -> float:
+    """Slope of log ℓ_m in log n_m over the window (nan if a median is censored)."""
+    x = np.log(med)
+    return float(np.polyfit(x, ll, 1)[0]) if np.all(np.isfinite(x)) else math.nan
+
+
+def _d_slope(logmed, logd) -> float:
+    """Common slope s of log n_{m,d} = c_m + s·log d (one intercept per direction m), least squares.
+    ``logmed``: (D, W) log medians; ``logd``: (D,)."""
+    x = logd - logd.mean()
+    yc = logmed - logmed.mean(axis=0, keepdims=True)
+    return float(np.sum(x[:, None] * yc) / (yc.shape[1] * np.sum(x * x)))
+
+
+def _flow_emergence(initial_state, a, activation, d: int, t_end: float) -> np.ndarray:
+    """(S, M) emergence times T_p (max_i m_ip² = ½) of the exact gradient flow from each seed's own initial state
+    (``P0 = WΘ``, ``Q0 = WWᵀ``, as the simulator records them), solved to ``t_end``; nan if not by then."""
+    P0 = np.asarray(initial_state["P0"], dtype=np.float64)
+    Q0 = np.asarray(initial_state["Q0"], dtype=np.float64)
+    out = []
+    for P, Q in zip(P0, Q0, strict=True):
+        r = np.diag(Q).copy()
+        sr = np.sqrt(r)
+        rho = Q / np.outer(sr, sr)
+        np.fill_diagonal(rho, 1.0)
+        sol = riccati.homogeneous_flow(
+            activation, a, state=(r, P / sr[:, None], rho), d=d, times=np.linspace(0.0, t_end, 16)
+        )
+        out.append(np.asarray(sol.emergence_times, dtype=np.float64))
+    return np.array(out)
+
+
+def _samples_at(cfg, t) -> np.ndarray:
+    """Samples n at which the schedule of ``cfg`` reaches flow time ``t`` (exact inverse of ``cfg.flow_time``,
+    which is linear between piece starts); nan beyond the run's last step or for nan ``t``."""
+    starts = [0] + [int(s) for s, _ in cfg.eta_schedule] + [cfg.steps]
+    grid = np.array(sorted(set(starts)), dtype=np.float64)
+    tg = np.asarray(cfg.flow_time(grid), dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    n = np.interp(t, tg, grid)
+    return np.where(np.isfinite(t) & (t <= tg[-1]), n, np.nan)
+
+
 def _staged_runs(sz, ctx):
     if "staged" in ctx.cache:
         return ctx.cache["staged"]
@@ -121,7 +192,12 @@ def _staged_runs(sz, ctx):
         res = simulate(cfg, progress=False)
         n = np.asarray(res.steps, dtype=np.float64)
         Rt = tail_restored_risk(res.risk, beta, M, M)  # (S, T), NaN after a divergence
-        cross = np.array([[_first_below(n, Rt[s], lv) for lv in levels] for s in range(S)])  # (S, M)
+        diverged = ~np.all(np.isfinite(Rt), axis=1)
+        emerge = _emergence_samples(n, res.overlaps)
+        emerge[diverged] = math.nan  # a diverged seed is dropped, not counted as censored
+        T_flow = _flow_emergence(res.initial_state, a, sz["activation"], d, float(cfg.flow_time(steps)))
+        n_flow = _samples_at(cfg, T_flow)
+        cross = np.array([[_first_below(n, Rt[s], lv) for lv in levels] for s in range(S)])  # risk crossings
         runs.append(
             {
                 "d": d,
@@ -130,74 +206,114 @@ def _staged_runs(sz, ctx):
                 "pieces": len(sched),
                 "n": n,
                 "risk": Rt,
+                "emerge": emerge,
+                "T_flow": T_flow,
+                "n_flow": n_flow,
+                "n_fixed": T_flow / eta0,
                 "cross": cross,
-                "diverged": int(np.sum(res.diverged)),
+                "diverged": int(np.sum(diverged)),
                 "seconds": res.seconds,
             }
         )
         ctx.progress(
             f"staged SGD d={d}: {steps} steps × {S} seeds, {len(sched)} pieces, η {eta0:.3g} → {sched[-1][1]:.3g}; "
-            f"{int(np.sum(res.diverged))} diverged; {res.seconds:.1f} s"
+            f"{int(np.sum(diverged))} diverged; {res.seconds:.1f} s"
         )
     ctx.cache["staged"] = runs
     return runs
 
 
-def claim_6_staged(sz, ctx) -> dict:
-    """Staged rate η_m ≍ ã_m d^{−k/2}: the sample curve L(n) ~ (n/d^{k−1})^{(1−2β)/(2β)}.
+def _log_median_gap(e, f, idx=None) -> float:
+    """mean_j [log median_s e_sj − log median_s f_sj] over the window's order statistics (seeds ``idx``, the same
+    for both: a paired resample); nan when a median is censored (half the seeds or more unlearned)."""
+    if idx is not None:
+        e, f = e[idx], f[idx]
+    return float(np.mean(np.log(_median_samples(e)) - np.log(_median_samples(f))))
 
-    Gate: the exponent, measured per seed as the slope of log ℓ_m in log n_m (level crossings, module docstring),
-    pooled over d (the law is a function of n/d^{k−1} alone, so the exponent does not depend on d; the trend in
-    d^{−(k/2−1)} is fitted and reported). Condition (the d^{k−1}): the slope of the seed-mean log n_m (averaged over
-    the window's levels) in log d is k − 1 within ``d_tolerance``, and its control k + 1 (k → k + 2) fails."""
+
+def claim_6_staged(sz, ctx) -> dict:
+    """Staged rate η_m ≍ ã_m d^{−k/2}: SGD learns direction m when the gradient flow does, at n_m ~ m^{2β} d^{k−1}.
+
+    The talk's argument: with η ≍ ã_m d^{−k/2} SGD is stable for direction m, so it learns it at the flow's time
+    T_m ∝ ã_m^{−1} d^{k/2−1}, i.e. after n_m = n(T_m) samples (n(t) = ∫dt/η ∝ d t² for η ∝ 1/t), which gives
+    L(n) ~ (n/d^{k−1})^{(1−2β)/(2β)} as m grows. Gated at finite size, per seed and paired: n_SGD,(j) (the samples
+    at which the j-th direction, whichever it is, is learned: max_i m_im² ≥ ½) against n(T_(j)), the exact flow's
+    j-th emergence from the same seed's initial state mapped through the same schedule. Statistic per d:
+    mean_j [log median n_SGD,(j) − log median n(T_(j))] (medians over seeds; an unlearned direction counts as
+    +∞, so they are exact while fewer than half the seeds miss it), 95% interval by a paired bootstrap over seeds;
+    pooled over the d ≥ ``gate_d_min`` (at fixed δ = η d^{k/2} the SGD/flow ratio has no leading-order
+    d-dependence; smaller d are measured and reported: there the O(1/d) effects of the heavy-tailed h_k steps
+    slow SGD down). Prediction 0 ± ``tolerance`` (the O(δ) effect of the SGD noise at fixed δ).
+    Control: the same data against the fixed-η clock n = T/η_0 (no staging: samples ∝ flow time). Condition (the
+    d^{k−1}): the common slope of log median n_SGD,(j) in log d is k − 1 within ``d_tolerance``; its control
+    k − 2 fails. Reported: the exponent of log ℓ_j in log n_(j) for SGD and for the flow through the schedule (at
+    M = 5 it is not the asymptotic (1−2β)/(2β): the capped first stage and the coupled last directions bend it)."""
     k, beta, M, S = sz["k"], sz["beta"], sz["M"], sz["seeds"]
     m_lo, m_hi = sz["window"]
     levels = _levels(beta, M)
     win = slice(m_lo - 1, m_hi)
     ll = np.log(levels[win])
     runs = _staged_runs(sz, ctx)
-    per_d: dict[float, list[float]] = {}
-    per_d_logn: dict[float, list[float]] = {}
-    censored = diverged = 0
+    rng = np.random.default_rng(sz.get("bootstrap_seed", 0))
+    nb = sz.get("bootstrap", 400)
+    ds = np.array([r["d"] for r in runs], dtype=np.float64)
+    d_min = sz.get("gate_d_min", 0)
+    pts, y, se, ctl, meds, boots, exps, in_order, censored = [], [], [], [], [], [], [], [], []
     for r in runs:
-        ln = np.log(r["cross"][:, win])
-        for s in range(S):
-            if not np.all(np.isfinite(r["risk"][s])):
-                diverged += 1  # blew up (heavy-tailed h_k steps): counted, not used
-                continue
-            if not np.all(np.isfinite(ln[s])):
-                censored += 1  # a window level not reached by the horizon
-                continue
-            per_d.setdefault(r["d"], []).append(float(np.polyfit(ln[s], ll, 1)[0]))
-            per_d_logn.setdefault(r["d"], []).append(float(np.mean(ln[s])))
-    pts, x, y, se = _points(
-        per_d,
-        lambda d: {"d": d, "M": M, "N": sz["N"], "beta": beta, "k": k, "delta": sz["delta"], "window": [m_lo, m_hi]},
-        lambda d: d ** (-(k / 2 - 1)),
-    )
+        live = np.isfinite(r["risk"]).all(axis=1)
+        e, ordered = _order_statistics(r["emerge"][live])
+        f, _ = _order_statistics(r["n_flow"][live])
+        g, _ = _order_statistics(r["n_fixed"][live])
+        e, f, g = e[:, win], f[:, win], g[:, win]
+        in_order.append(ordered[:, win].mean(axis=0))
+        censored.append(int(np.sum(~np.isfinite(e))))
+        idx = rng.integers(0, e.shape[0], size=(nb, e.shape[0]))  # paired bootstrap: the same seeds for SGD and flow
+        val = _log_median_gap(e, f)
+        b = np.array([_log_median_gap(e, f, i) for i in idx])
+        ok = np.isfinite(b)
+        if ok.sum() >= 0.9 * nb and math.isfinite(val):
+            lo, hi = (float(v) for v in np.percentile(b[ok], [2.5, 97.5]))
+            s_ = float(np.std(b[ok], ddof=1))
+        else:  # the median is censored in too many resamples: no interval
+            lo, hi, s_ = -math.inf, math.inf, math.inf
+        ctl.append(_log_median_gap(g, f))  # where the fixed-η clock would put the statistic
+        gated = r["d"] >= d_min
+        pts.append(
+            {
+                "params": {
+                    "d": r["d"],
+                    "M": M,
+                    "N": sz["N"],
+                    "beta": beta,
+                    "k": k,
+                    "delta": sz["delta"],
+                    "window": [m_lo, m_hi],
+                    "seeds": int(e.shape[0]),
+                    "gated": gated,
+                },
+                "value": val,
+                "ci": [lo, hi],
+            }
+        )
+        y.append(val if gated else math.nan)
+        se.append(s_ if gated else math.nan)
+        ms, mf = _median_samples(e), _median_samples(f)
+        meds.append(ms)
+        boots.append(np.array([_median_samples(e[i]) for i in idx]))
+        exps.append((_exponent(ms, ll), _exponent(mf, ll)))
+    y, se = np.array(y), np.array(se)
     pooled = _pooled(y, se)
-    trend = extrapolate_linear(x, y, se) if len(x) >= 2 else None
-    # the d^{k−1}: slope of the seed-mean log n (window average) in log d
-    _, xd, yd, sed = _points(per_d_logn, lambda d: {}, math.log)
-    exd = extrapolate_linear(xd - xd.mean(), yd, sed)
-    dof = exd["n"] - 2
-    q = float(stats.t.ppf(0.975, dof)) if dof > 0 and exd["chi2_red"] > 1 else Z95
-    sl, sls = exd["slope"], exd["slope_se"]
-    d_ci = [sl - q * sls, sl + q * sls]
+    logd = np.log(ds)
+    sl = _d_slope(np.log(np.array(meds)), logd)
+    bsl = np.array([_d_slope(np.log(np.array([b[i] for b in boots])), logd) for i in range(nb)])
+    bsl = bsl[np.isfinite(bsl)]
+    d_ci = [float(x) for x in np.percentile(bsl, [2.5, 97.5])] if bsl.size > 0.9 * nb else [-math.inf, math.inf]
     d_tol = sz["d_tolerance"]
-    d_pass, d_ctl = gate(d_ci, k - 1.0, d_tol), gate(d_ci, k + 1.0, d_tol)
-    p_pred = (1 - 2 * beta) / (2 * beta)
-    beta_c = beta + 0.5
+    d_pass, d_ctl = gate(d_ci, k - 1.0, d_tol), gate(d_ci, k - 2.0, d_tol)
     total = S * len(runs)
-    col = [float(np.mean(per_d_logn[r["d"]])) - (k - 1) * math.log(r["d"]) for r in runs if r["d"] in per_d_logn]
-    spread = float(max(col) - min(col)) if len(col) > 1 else math.nan
-    trend_txt = (
-        f"; the per-d exponents' linear trend in d^(−(k/2−1)) extrapolates to {trend['value']:.3f} "
-        f"[{trend['ci'][0]:.3f}, {trend['ci'][1]:.3f}] (reported, not gated: over this d range the lever arm "
-        "multiplies the seed noise several times)"
-        if trend
-        else ""
-    )
+    n_div = sum(r["diverged"] for r in runs)
+    per_level = sum(int(np.isfinite(r["risk"]).all(axis=1).sum()) for r in runs) * (m_hi - m_lo + 1)
+    ctl_value = float(np.mean(ctl))
     return {
         "points": pts,
         "extrapolated": {
@@ -205,38 +321,57 @@ def claim_6_staged(sz, ctx) -> dict:
             "ci": pooled["ci"],
             "se": pooled["se"],
             "chi2_red": pooled["chi2_red"],
-            "variable": "pooled over d = " + ", ".join(f"{d:g}" for d in sz["d"]) + " (the law is a function of "
-            "n/d^(k−1): the exponent has no d-dependence to extrapolate; weighted mean, errors inflated by √χ²_red)",
+            "variable": "pooled over d = "
+            + ", ".join(f"{d:g}" for d in sz["d"] if d >= d_min)
+            + " (at fixed δ = η d^(k/2) the SGD/flow sample ratio has no leading-order d-dependence; weighted "
+            "mean of the per-d values with bootstrap errors, inflated by √χ²_red and Student t when they scatter)",
         },
-        "predicted": p_pred,
+        "predicted": 0.0,
         "tolerance": sz["tolerance"],
         "why": (
             f"σ = {sz['activation']} (k = {k}), β = {beta:g}, M = {M}, N = {sz['N']}, online SGD (reduced engine, "
             f"batch 1) with the staged rate η(t) = δ d^(−k/2) min(ã_1, c₀ d^(k/2−1)/(k(k−2)t)), δ = {sz['delta']:g}, "
             f"c₀ = {sz['c0']:g}, {sz['pieces_per_e']} constant pieces per factor e in t, horizon "
-            f"{sz['horizon']:g}× the nominal emergence time of direction {m_hi}; n_m = samples at which the "
-            f"tail-restored risk first falls to the midpoint ℓ_m of direction m's step, m = {m_lo}..{m_hi}; exponent = "
-            f"slope of log ℓ_m in log n_m per seed; tolerance {sz['tolerance']:g} for the coupling of the directions "
-            f"and the capped start of n(t) ∝ t²{trend_txt}. Seeds not used: {censored} censored (a level not reached "
-            f"by the horizon), {diverged} diverged, of {total} (condition: ≤ 15% together). Samples in d: slope of the "
-            f"seed-mean log n_m in log d = {sl:.3f} [{d_ci[0]:.3f}, {d_ci[1]:.3f}] vs k − 1 = {k - 1} ± {d_tol:g} "
-            f"({'pass' if d_pass else 'FAIL'}); its control k + 1 = {k + 1} (k → k + 2) "
-            f"{'passes too' if d_ctl else 'fails'}; seed-mean log(n/d^(k−1)) spread across d: {spread:.3g}"
+            f"{sz['horizon']:g}× the nominal emergence time of direction {m_hi}. Value: mean_j [log median "
+            f"n_SGD,(j) − log median n(T_(j))], j = {m_lo}..{m_hi} (medians over seeds, unlearned = ∞): n_SGD,(j) = "
+            "samples at which SGD has learned j "
+            "directions (max_i m_im² ≥ ½), T_(j) = the exact flow's j-th emergence from the same seed's initial "
+            "state, n(·) = the schedule's own clock; 95% intervals by a "
+            f"{nb}-sample paired bootstrap over seeds; gated on d ≥ {d_min} ("
+            + ", ".join(
+                f"d = {p['params']['d']:g}: {p['value']:.3f} [{p['ci'][0]:.3f}, {p['ci'][1]:.3f}]"
+                + ("" if p["params"]["gated"] else " reported")
+                for p in pts
+            )
+            + f"); prediction 0 (SGD learns when the flow does) ± {sz['tolerance']:g} "
+            "for the O(δ) effect of the SGD noise at fixed δ. Control: the fixed-η clock n = T/η_0 (samples ∝ "
+            f"flow time, no staging) puts the statistic at {ctl_value:.3f}. The first j learned were directions "
+            "1..j in "
+            + ", ".join(
+                "/".join(f"{v:.0%}" for v in fo) + f" (d = {r['d']:g})" for fo, r in zip(in_order, runs, strict=True)
+            )
+            + f" of the seeds. Censored SGD directions (not learned by the horizon): {sum(censored)} of {per_level}; "
+            f"diverged seeds: {n_div} of {total} (condition: ≤ 15%). Samples in d: common slope of log median "
+            f"n_SGD,(j) in log d = {sl:.3f} [{d_ci[0]:.3f}, {d_ci[1]:.3f}] vs k − 1 = {k - 1} ± {d_tol:g} "
+            f"({'pass' if d_pass else 'FAIL'}); its control k − 2 = {k - 2} {'passes too' if d_ctl else 'fails'}. "
+            "Reported, not gated: the exponent of log ℓ_j in log n_(j) (ℓ_j the risk's midpoint level after j "
+            "directions) is "
+            + ", ".join(f"{a_:.3f} (SGD) / {b_:.3f} (flow)" for a_, b_ in exps)
+            + f" at d = {', '.join(f'{d:g}' for d in sz['d'])}, against the asymptotic (1−2β)/(2β) = "
+            f"{(1 - 2 * beta) / (2 * beta):g}: at M = {M} the capped first stage of the schedule and the coupled "
+            "last directions bend it (a fit over 4 emergences is not the asymptotic exponent)"
         ),
         "conditions": [
-            {
-                "name": "at most 15% of the seeds censored or diverged",
-                "pass": censored + diverged <= 0.15 * total,
-            },
+            {"name": "at most 15% of the seeds diverged", "pass": n_div <= 0.15 * total},
             {
                 "name": f"samples scale as d^(k−1): slope {sl:.3f} in log d within {d_tol:g} of {k - 1}, control "
-                f"{k + 1} fails",
+                f"{k - 2} fails",
                 "pass": bool(d_pass and not d_ctl),
             },
         ],
         "control": {
-            "prediction": (1 - 2 * beta_c) / (2 * beta_c),
-            "what": f"sample-curve exponent for the wrong β = {beta_c:g}",
+            "prediction": ctl_value,
+            "what": "the fixed-η clock n = T/η_0 (samples proportional to flow time, no staging)",
         },
         "side": {
             "per_d": [
@@ -246,25 +381,41 @@ def claim_6_staged(sz, ctx) -> dict:
                     "eta0": r["eta0"],
                     "pieces": r["pieces"],
                     "diverged": r["diverged"],
+                    "censored": c,
+                    "median_n_sgd_over_d^(k-1)": [float(v) / r["d"] ** (k - 1) for v in m],
+                    "exponent_sgd": ex[0],
+                    "exponent_flow": ex[1],
+                    "control_value": cv,
+                    "first_j_are_1..j": [float(v) for v in fo],
                     "seconds": r["seconds"],
                 }
-                for r in runs
+                for r, m, c, ex, cv, fo in zip(runs, meds, censored, exps, ctl, in_order, strict=True)
             ],
             "levels": levels.tolist(),
-            "d_slope": {"value": sl, "ci": d_ci, "predicted": k - 1, "tolerance": d_tol, "control_pass": d_ctl},
-            "trend": None if trend is None else {"value": trend["value"], "ci": trend["ci"], "slope": trend["slope"]},
+            "d_slope": {
+                "value": sl,
+                "ci": d_ci,
+                "predicted": k - 1,
+                "tolerance": d_tol,
+                "control": k - 2,
+                "control_pass": d_ctl,
+            },
         },
         "plot": {
             "kind": "curves+extrapolation",
             "curves": [
-                {"d": r["d"], "n/d^(k-1)": r["n"] / r["d"] ** (k - 1), "risk": np.nanmedian(r["risk"], axis=0)}
+                {
+                    "d": r["d"],
+                    "n/d^(k-1)": r["n"] / r["d"] ** (k - 1),
+                    "risk": np.nanmedian(r["risk"], axis=0),
+                }
                 for r in runs
             ],
-            "x": x,
+            "x": ds ** (-(k / 2 - 1)),
             "y": y,
             "se": se,
             "xlabel": "d^-(k/2-1)",
-            "ylabel": "exponent of L in n (level crossings)",
+            "ylabel": "median log(n_SGD / n(T_flow)) over the window",
             "curve_x": "n/d^(k−1)",
             "curve_y": "median tail-restored risk",
         },

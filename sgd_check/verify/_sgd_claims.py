@@ -303,6 +303,7 @@ def claim_9_eta_vs_d(sz, ctx, engine: str | None = "reduced") -> dict:
     kw = {"engine": engine} if engine else {}
     a = riccati.teacher_coefficients(beta, M)
     per_d: dict[float, list[float]] = {}
+    curves = []
     for di, d in enumerate(sz["d"]):
         eta = delta / (d * math.log(d))
         t_max = sz["t_factor"] * math.log(d / N) / (2 * a[N - 1])
@@ -324,6 +325,7 @@ def claim_9_eta_vs_d(sz, ctx, engine: str | None = "reduced") -> dict:
         Y0 = np.asarray(res.initial_state["Y0"])
         flow = np.array([riccati.quadratic_flow(a, Y0[s], res.t).risk for s in range(S)])
         per_d[d] = np.nanmean(np.abs(res.risk - flow)[:, 1:], axis=1).tolist()
+        curves.append({"d": d, "t": np.asarray(res.t), "median gap": np.nanmedian(np.abs(res.risk - flow), axis=0)})
         ctx.progress(f"SGD d={d}: η={eta:.3g}, {cfg.steps} steps × {S} seeds")
     pts, x, y, se = _points(per_d, lambda d: {"d": d, "M": M, "N": N, "beta": beta, "delta": delta}, math.log)
     ly, lse = np.log(y), se / y
@@ -351,7 +353,10 @@ def claim_9_eta_vs_d(sz, ctx, engine: str | None = "reduced") -> dict:
             "what": "order ≥ ½: the gap would grow at least like √d at this η",
         },
         "plot": {
-            "kind": "extrapolation",
+            "kind": "curves+extrapolation",
+            "curves": curves,
+            "curve_x": "canonical time t",
+            "curve_y": "median |R_SGD − R_flow| over seeds",
             "x": x,
             "y": ly,
             "se": lse,
