@@ -123,13 +123,16 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
         return r_t, m_t, risk, em, stats
     max_rank = 0
 
-    def fun(y):
-        return flow.rhs(y.reshape(N, D)).reshape(-1)
+    def fun(y):  # (−∇L, r_i = ‖x_i‖²): the row norms give the predictor's error weights
+        v, r = flow.rhs(y.reshape(N, D), return_r=True)
+        return v.reshape(-1), r
 
     def jac(y):
         return BlockJacobian(flow.hessian_parts(y.reshape(N, D)), M)
 
-    solver = BlockBDF(fun, jac, float(t[0]), X0.reshape(-1), float(t[-1]), rtol, atol, rows=(N, D))
+    n_open = int(np.isnan(em).sum())
+    sq, colmax, off = np.empty((N, M)), np.empty(M), np.where(np.isnan(em), 0.0, np.inf)
+    solver = BlockBDF(fun, jac, float(t[0]), X0.reshape(-1), float(t[-1]), rtol, atol, rows=(N, D), fun_rows=True)
     steps = 0
     while solver.status == "running":
         if steps >= max_steps:
@@ -143,15 +146,18 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
         if solver.status == "failed":
             raise RuntimeError(f"overlap flow (stiff BDF) failed at t={solver.t:.6g}: {msg}; loosen rtol/atol")
         t_old, t_new = solver.t_old, solver.t
-        open_p = np.nonzero(np.isnan(em))[0]  # directions not yet learned: only these are tested
-        if open_p.size:
-            Y = solver.y.reshape(N, D)
-            # max_i m_ip² ≥ ½ ⇔ some x_ip² ≥ ½‖x_i‖²
-            hit = np.any(np.square(Y[:, :M]) >= (0.5 * np.einsum("nd,nd->n", Y, Y))[:, None], axis=0)
-            cross = open_p[hit[open_p]]
-        else:
-            cross = open_p
-        if cross.size:
+        cross = None
+        if n_open:  # directions not yet learned: only these are tested
+            # max_i m_ip² ≥ ½ ⇔ some x_ip² − ½‖x_i‖² ≥ 0 (‖x_i‖²: the solver's, from its error weights)
+            np.square(solver.y.reshape(N, D)[:, :M], out=sq)
+            sq -= (0.5 * solver.rn2)[:, None]
+            np.maximum.reduce(sq, axis=0, out=colmax)
+            colmax -= off  # learned directions: −∞
+            if colmax.max() >= 0.0:
+                cross = np.flatnonzero(colmax >= 0.0)
+        if cross is not None:
+            n_open -= cross.size
+            off[cross] = np.inf
             em[cross] = _root(
                 lambda ts, cross=cross: (
                     qmax(solver.dense(ts).reshape(cross.size, N, D))[np.arange(cross.size), cross] - 0.5
