@@ -59,9 +59,10 @@ class BlockBDF:
 
     Besides scipy's rule (a new Jacobian when Newton fails to converge), the Jacobian is re-evaluated at the start
     of a step when the previous step needed ``REFRESH_ITER`` Newton iterations or more. Error weights:
-    atol + rtol·|y|, or with ``rows=(N, D)`` (y = X.ravel()) atol·‖x_i‖ + rtol·|x_ij| (module docstring). With
-    ``fun_rows=True`` (needs ``rows``), ``fun(y)`` returns (f, ‖x_i‖²): the right-hand side computes the row norms
-    anyway, and those of the predictor give its error weights.
+    atol + rtol·|y|, or with ``rows=(N, D)`` (y = X.ravel()) atol·‖x_i‖ + rtol·|x_ij| (module docstring). The
+    local error test weighs at the new y (as scipy); the Newton test at the last accepted y (as CVODE; scipy
+    weighs at the predictor), so each step attempt computes one set of weights, and a rejected attempt none for
+    its retry.
 
     Attributes after each ``step()``: t, y, t_old, status ("running", "finished", "failed"), ``rn2`` (‖x_i‖² of y
     when ``rows`` is given), counters nfev, njev, nlu (Newton-matrix factorisations), n_newton (Newton
@@ -71,22 +72,19 @@ class BlockBDF:
     REFRESH_ITER = 4
     NEWTON_TOL = 0.1
 
-    def __init__(self, fun, jac, t0, y0, t_bound, rtol, atol, rows=None, fun_rows=False):
-        if fun_rows and rows is None:
-            raise ValueError("fun_rows=True needs rows=(N, D)")
+    def __init__(self, fun, jac, t0, y0, t_bound, rtol, atol, rows=None):
         self.fun, self.jac = fun, jac
         self.rows = rows  # None: atol absolute; (N, D): atol times each row's norm (y = X.ravel(), X ∈ R^{N×D})
-        self.fun_rows = bool(fun_rows)
         self.t, self.y, self.t_bound, self.t_old = float(t0), np.array(y0, dtype=np.float64), float(t_bound), None
         self.rtol, self.atol = max(rtol, 100 * _EPS), atol
         self._irtol = 1.0 / self.rtol
         self._ar = self.atol / self.rtol
         self.nfev = self.njev = self.nlu = self.n_newton = self.n_reject = 0
         n = self.y.size
-        # work arrays: Newton residual, norm, error weights over rtol, predictor, ψ
-        self._rb, self._nb, self._u, self._yp, self._psi = (np.empty(n) for _ in range(5))
-        self._u2 = self._u.reshape(rows) if rows is not None else None
-        self.rn2 = None
+        # work arrays: Newton residual, norm, predictor, ψ; error weights over rtol at y and at a candidate y
+        self._rb, self._nb, self._yp, self._psi = (np.empty(n) for _ in range(4))
+        self._u, self._u_new = np.empty(n), np.empty(n)
+        self.rn2 = self._uscale(self.y, self._u)
         self.status = "running" if t_bound > t0 else "finished"
         f = self._f(self.y)
         self.h_abs = self._initial_step(f)
@@ -122,21 +120,20 @@ class BlockBDF:
         w += (self.atol * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
         return w.reshape(-1)
 
-    def _uscale(self, y, r=None):
-        """The error weights over rtol, u = _scale(y)/rtol = atol_i/rtol + |y|, into the work array ``_u`` (the
-        norms divide by u and multiply by 1/rtol); ``r``: ‖x_i‖² when known. Returns (u, ‖x_i‖² or None)."""
+    def _uscale(self, y, out):
+        """The error weights over rtol, u = _scale(y)/rtol = atol_i/rtol + |y|, into ``out`` (the norms divide by
+        u and multiply by 1/rtol). Returns ‖x_i‖² (rows given) or None."""
         if self.rows is None:
-            np.abs(y, out=self._u)
-            self._u += self._ar
-            return self._u, None
+            np.abs(y, out=out)
+            out += self._ar
+            return None
         X = y.reshape(self.rows)
-        if r is None:
-            r = np.vecdot(X, X)
-        U = np.abs(X, out=self._u2)
+        r = np.vecdot(X, X)
+        U = np.abs(X, out=out.reshape(self.rows))
         s = np.sqrt(r)
         s *= self._ar
         U += s[:, None]
-        return self._u, r
+        return r
 
     def _wnorm(self, x, u):
         """RMS norm of x/(rtol·u) (u from _uscale), through the work array ``_nb``."""
@@ -145,8 +142,6 @@ class BlockBDF:
 
     def _f(self, y):
         self.nfev += 1
-        if self.fun_rows:
-            return self.fun(y)[0]
         return self.fun(y)
 
     def _jac(self, y):
@@ -172,37 +167,27 @@ class BlockBDF:
             h1 = (0.01 / max(d1, d2)) ** 0.5
         return min(100 * h0, h1, span)
 
-    def _newton(self, y_predict, c, psi, solve, have_u):
+    def _newton(self, y_predict, c, psi, solve):
         """Simplified Newton iteration for the BDF equations; converged when the correction, times the contraction
-        rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL``.
-        The correction's norm uses the predictor's error weights (_uscale), computed here from the first
-        right-hand side's row norms unless ``have_u`` (they are then in ``_u`` already)."""
+        rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL`` in the
+        error weights of the last accepted y."""
         d = None  # sum of the corrections (the first correction's array, then accumulated in place)
         y = y_predict  # replaced by y_predict + d after the first correction (y_predict is never written)
-        rb = self._rb
+        rb, u = self._rb, self._u
         dy_norm_old = None
         crate = self.crate
         tol = self.newton_tol
-        fun, fun_rows = self.fun, self.fun_rows
+        fun = self.fun
         for k in range(NEWTON_MAXITER):
             self.n_newton += 1
             self.nfev += 1
-            if fun_rows:
-                f, r = fun(y)
-                if not have_u:  # y is the predictor here
-                    self._uscale(y_predict, r)
-                    have_u = True
-            else:
-                f = fun(y)
-                if not have_u:
-                    self._uscale(y_predict)
-                    have_u = True
+            f = fun(y)
             np.multiply(f, c, out=rb)
             rb -= psi
             if d is not None:
                 rb -= d
             dy = solve(rb)
-            dy_norm = self._wnorm(dy, self._u)
+            dy_norm = self._wnorm(dy, u)
             if not math.isfinite(dy_norm) or (dy_norm_old is not None and dy_norm > 2.0 * dy_norm_old):
                 break
             if dy_norm_old is not None:
@@ -252,7 +237,7 @@ class BlockBDF:
             y_predict = np.dot(self._pw[order], D[: order + 1], out=self._yp)
             psi = np.dot(self._gw[order], D[1 : order + 1], out=self._psi)
             c = h / self._alpha[order]
-            converged = have_u = False
+            converged = False
             while not converged:
                 if LU is None:
                     self.nlu += 1
@@ -262,8 +247,7 @@ class BlockBDF:
                     # instead of reset (a new Jacobian resets it to 1 in _jac)
                     self.crate = min(1.0, self.crate * max(1.0, c / self.c_lu)) if J is self.J_lu else 1.0
                     self.J_lu, self.c_lu = J, c
-                converged, n_iter, y_new, d = self._newton(y_predict, c, psi, LU, have_u)
-                have_u = True
+                converged, n_iter, y_new, d = self._newton(y_predict, c, psi, LU)
                 if not converged:
                     if current_jac:
                         if J.tighten():  # keep more rank-one terms before shrinking the step
@@ -283,7 +267,8 @@ class BlockBDF:
                 continue
             self.last_iter = n_iter
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
-            uscale, rn2 = self._uscale(y_new)
+            uscale = self._u_new
+            rn2 = self._uscale(y_new, uscale)
             error_norm = ec[order] * self._wnorm(d, uscale)
             if error_norm > 1:
                 self.n_reject += 1
@@ -296,6 +281,7 @@ class BlockBDF:
                 break
         self.n_equal_steps += 1
         self.t_old, self.t, self.y, self.rn2 = t, t_new, y_new, rn2
+        self._u, self._u_new = uscale, self._u  # the new y's weights: next step's Newton test, order choice below
         self.h_abs, self.J, self.LU = h_abs, J, LU
         if self.t >= self.t_bound:
             self.status = "finished"

@@ -123,16 +123,15 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
         return r_t, m_t, risk, em, stats
     max_rank = 0
 
-    def fun(y):  # (−∇L, r_i = ‖x_i‖²): the row norms give the predictor's error weights
-        v, r = flow.rhs(y.reshape(N, D), return_r=True)
-        return v.reshape(-1), r
+    def fun(y):
+        return flow.rhs(y.reshape(N, D)).reshape(-1)
 
     def jac(y):
         return BlockJacobian(flow.hessian_parts(y.reshape(N, D)), M)
 
     n_open = int(np.isnan(em).sum())
     sq, colmax, off = np.empty((N, M)), np.empty(M), np.where(np.isnan(em), 0.0, np.inf)
-    solver = BlockBDF(fun, jac, float(t[0]), X0.reshape(-1), float(t[-1]), rtol, atol, rows=(N, D), fun_rows=True)
+    solver = BlockBDF(fun, jac, float(t[0]), X0.reshape(-1), float(t[-1]), rtol, atol, rows=(N, D))
     steps = 0
     while solver.status == "running":
         if steps >= max_steps:

@@ -199,13 +199,13 @@ class ReducedFlow:
             buf = self._buf = buf + (dK.reshape(-1)[diag], wp, wp[M:], wd, wd[M:], fP, fdK)
         return buf
 
-    def rhs(self, X, return_r: bool = False):
+    def rhs(self, X):
         """−∇L(X) = −nrm_i[Σ_j r_j K'(ρ_ij) x̄_j − Σ_p ã_p K'(m_ip) θ_p] − c_i x_i (c_i: the scalar part).
 
         The kernel is evaluated once on W = [m | ρ] (N × (M+N), from X̄ = X/‖x_i‖: m = X̄[:, :M], ρ = X̄X̄ᵀ):
         c = P(W)·[−ã; r] + 2K(1)r with P = 2K − ρK', and v = (K'(ρ)·nrm_j) X − [K'(m)·ã, 0], so one elementwise
-        pass and one matrix-vector product serve both parts. Returns a new array (and r_i = ‖x_i‖² with
-        ``return_r``); the temporaries live in reused buffers.
+        pass and one matrix-vector product serve both parts. Returns a new array; the temporaries live in reused
+        buffers.
         """
         N = X.shape[0]
         Xb, W, Wm, Wr, Wdiag, S, dKb, dKm, dKr, dKdiag, wp, wpr, wd, wdr, fP, fdK = self._buffers(N)
@@ -231,7 +231,7 @@ class ReducedFlow:
         v = dKr @ X
         v[:, : self.M] -= dKm
         v *= -nrm[:, None]
-        return (v, r) if return_r else v
+        return v
 
     def hessian_parts(self, X):
         """(S, cx, u, Bs, Bt, Xb) of H_i = S_i I + cx_i x̄x̄ᵀ + x̄uᵀ + ux̄ᵀ + Σ_j Bs_ij x̄_jx̄_jᵀ + Σ_p Bt_ip θ_pθ_pᵀ."""
