@@ -37,22 +37,26 @@ step-size and order control are scipy's. Two changes:
   within the iteration, carried over steps, scaled by c_new/c_old when the same Jacobian is refactorised for a new
   step coefficient c, reset by a new Jacobian) must be ≤ 0.1 in the units of the error weights (scipy asks
   min(0.03, √rtol) with a rate measured afresh, i.e. ≥ 2 iterations per step). Most steps then take one
-  right-hand side (1.56 per step at N = M = 64, rtol 1e-9, against 1.84 with the rate reset at each
+  right-hand side (1.54 per step at N = M = 64, rtol 1e-9, against 1.84 with the rate reset at each
   refactorisation, and 3.2 with scipy's test at rtol 1e-8). After a failed error test the rate is measured
   afresh (keeping it saves another 10% but let unconverged iterates through when the per-neuron Newton matrix is
   poor, and one run's step size collapsed). The Jacobian is re-evaluated when Newton fails or needed 4
-  iterations.
+  iterations. As in CVODE, the Newton test weighs at the last accepted y (scipy: at the predictor), so a step
+  attempt computes one set of error weights (at the new y, for the error test, as scipy) and a retry none
+  (emergence errors vs the rtol 1e-10 reference: max 6.19e-4 → 6.31e-4, median 7.7e-8 → 7.3e-8).
 The remaining error of late emergence times is set by rtol (not atol): at N = M = 64, d = 1e4 the last direction
 is taken by a neuron that lost an earlier race for another direction, and its escape time depends on that race
 (max relative error vs an rtol 1e-10 run: 4.9e-3 at rtol 1e-8, 6e-4 at rtol 1e-9; median 7e-7 and 7e-8). The
 right-hand side is pure numpy (the kernel as polynomials in ρ when hermite gives its series, else one jitted jax
 call per array): a step costs tens of numpy calls, not a jax dispatch per operation. At N = M = 64 a step is
-memory- and call-bound (every array is 64 KiB), so the code counts passes over the state: the kernel is evaluated
-once on W = [m | ρ] in reused buffers (three passes for a pure h_k activation, K = ρ^{2k}), c_i x_i rides in the
-rhs matmul, the Newton solve is one padded batched projection, the error weights are kept over rtol (two passes),
-the predictor and ψ come from one product, and emergence roots use regula falsi (Illinois) instead of 56 bisection
-steps. Cost per step 0.93 → ≈0.65 ms (bench/riccati_bench.py --homogeneous --default-only; same step sequence up
-to rounding).
+memory- and call-bound (every array is 64 KiB), so the code counts passes over the state and numpy calls: the
+kernel is evaluated once on W = [m | ρ] = [X̄_{:M} | X̄X̄ᵀ] in reused buffers and views (three passes for a pure
+h_k activation, K = ρ^{2k}), c_i x_i rides in the rhs matmul, the Newton solve is one padded projection
+(np.matvec/np.vecmat), the error weights are kept over rtol (two passes), the predictor and ψ are two
+vector-matrix products (a (2, k+1) × (k+1, n) gemm cost 3× more at k = 5), change_D is one product per row of
+the upper-triangular (RU)ᵀ, the emergence test reuses the solver's row norms, and emergence roots use regula falsi
+(Illinois) instead of 56 bisection steps. Cost per step 0.93 → 0.65 → ≈0.45 ms CPU (bench/riccati_bench.py
+--homogeneous --default-only; issue 10 item 18).
 """
 
 from __future__ import annotations

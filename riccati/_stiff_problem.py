@@ -211,7 +211,7 @@ class ReducedFlow:
         Xb, W, Wm, Wr, Wdiag, S, dKb, dKm, dKr, dKdiag, wp, wpr, wd, wdr, fP, fdK = self._buffers(N)
         r = np.vecdot(X, X)
         nrm = np.sqrt(r)
-        np.divide(X, nrm[:, None], out=Xb)
+        np.multiply(X, (1.0 / nrm)[:, None], out=Xb)
         np.matmul(Xb, Xb.T, out=Wr)
         np.copyto(Wm, Xb[:, : self.M])
         Wdiag.fill(0.0)  # ρ_ii: off-diagonal cosines only, the diagonal terms are exact
