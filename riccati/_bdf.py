@@ -285,11 +285,13 @@ class BlockBDF:
         self.h_abs, self.J, self.LU = h_abs, J, LU
         if self.t >= self.t_bound:
             self.status = "finished"
-        np.subtract(d, D[order + 1], out=D[order + 2])
+        select = self.n_equal_steps >= order + 1  # order and step-size choice after this step
+        if select:  # D[order+2] is read only by that choice (and, if the order rises, as the next D[order+1])
+            np.subtract(d, D[order + 1], out=D[order + 2])
         D[order + 1] = d
         for i in range(order, -1, -1):
             np.add(D[i], D[i + 1], out=D[i])
-        if self.n_equal_steps < order + 1:
+        if not select:
             return None
         error_m_norm = ec[order - 1] * self._wnorm(D[order], uscale) if order > 1 else math.inf
         error_p_norm = ec[order + 1] * self._wnorm(D[order + 2], uscale) if order < MAX_ORDER else math.inf

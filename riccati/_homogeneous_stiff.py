@@ -156,7 +156,7 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
             sq -= (0.5 * solver.rn2)[:, None]
             np.maximum.reduce(sq, axis=0, out=colmax)
             colmax -= off  # learned directions: −∞
-            if colmax.max() >= 0.0:
+            if np.maximum.reduce(colmax) >= 0.0:
                 cross = np.flatnonzero(colmax >= 0.0)
         if cross is not None:
             n_open -= cross.size
