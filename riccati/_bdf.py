@@ -62,7 +62,8 @@ class BlockBDF:
     atol + rtol·|y|, or with ``rows=(N, D)`` (y = X.ravel()) atol·‖x_i‖ + rtol·|x_ij| (module docstring). The
     local error test weighs at the new y (as scipy); the Newton test at the last accepted y (as CVODE; scipy
     weighs at the predictor), so each step attempt computes one set of weights, and a rejected attempt none for
-    its retry.
+    its retry. Step-size safety factor ``SAFETY``·(2·4 + 1)/(2·4 + Newton iterations), scipy's form with 0.8 for
+    scipy's 0.9 (module docstring of riccati/_homogeneous_stiff.py).
 
     Attributes after each ``step()``: t, y, t_old, status ("running", "finished", "failed"), ``rn2`` (‖x_i‖² of y
     when ``rows`` is given), counters nfev, njev, nlu (Newton-matrix factorisations), n_newton (Newton
@@ -71,6 +72,7 @@ class BlockBDF:
 
     REFRESH_ITER = 4
     NEWTON_TOL = 0.1
+    SAFETY = 0.8
 
     def __init__(self, fun, jac, t0, y0, t_bound, rtol, atol, rows=None):
         self.fun, self.jac = fun, jac
@@ -266,7 +268,7 @@ class BlockBDF:
                 LU = None
                 continue
             self.last_iter = n_iter
-            safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+            safety = self.SAFETY * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
             uscale = self._u_new
             rn2 = self._uscale(y_new, uscale)
             error_norm = ec[order] * self._wnorm(d, uscale)
