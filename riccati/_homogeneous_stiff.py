@@ -50,19 +50,19 @@ step-size and order control are scipy's. Changes:
   (19.6k against 22.5k) and less CPU; emergence errors fall (max 6.3e-4 → 3.6e-4, median 7.3e-8 → 4.8e-8).
   Measured at 0.9/0.85/0.8/0.75/0.7: 22.5k/20.6k/19.6k/19.2k/19.5k right-hand sides over 14.5k/15.0k/15.7k/
   16.5k/17.5k steps.
-The remaining error of late emergence times is set by rtol (not atol): at N = M = 64, d = 1e4 the last direction
-is taken by a neuron that lost an earlier race for another direction, and its escape time depends on that race
-(max relative error vs an rtol 1e-10 run: 4.9e-3 at rtol 1e-8, 6e-4 at rtol 1e-9 with safety 0.9, 3.6e-4 with
-0.8; median 7e-7 and 7e-8). The right-hand side is pure numpy (the kernel as polynomials in ρ when hermite gives its series, else one jitted jax
-call per array): a step costs tens of numpy calls, not a jax dispatch per operation. At N = M = 64 a step is
-memory- and call-bound (every array is 64 KiB), so the code counts passes over the state and numpy calls: the
-kernel is evaluated once on W = [m | ρ] = [X̄_{:M} | X̄X̄ᵀ] in reused buffers and views (three passes for a pure
-h_k activation, K = ρ^{2k}), c_i x_i rides in the rhs matmul, the Newton solve is one padded projection
-(np.matvec/np.vecmat), the error weights are kept over rtol (two passes), the predictor and ψ are two
-vector-matrix products (a (2, k+1) × (k+1, n) gemm cost 3× more at k = 5), change_D is one product per row of
-the upper-triangular (RU)ᵀ, the emergence test reuses the solver's row norms, and emergence roots use regula falsi
-(Illinois) instead of 56 bisection steps. Cost per step 0.93 → 0.65 → ≈0.45 ms CPU (bench/riccati_bench.py
---homogeneous --default-only; issue 10 item 18).
+The remaining error of late emergence times is set by rtol (not atol): at N = M = 64, d = 1e4 the last direction is
+taken by a neuron that lost an earlier race for another direction, and its escape time depends on that race (max
+relative error vs an rtol 1e-10 run: 4.9e-3 at rtol 1e-8, 6e-4 at rtol 1e-9 with safety 0.9, 3.6e-4 with 0.8; median
+7e-7 and 7e-8). The right-hand side is pure numpy (the kernel as polynomials in ρ when hermite gives its series,
+else one jitted jax call per array): a step costs tens of numpy calls, not a jax dispatch per operation. At N = M =
+64 a step is memory- and call-bound (every array is 64 KiB), so the code counts passes over the state and numpy
+calls: the kernel is evaluated once on W = [m | ρ] = [X̄_{:M} | X̄X̄ᵀ] in reused buffers and views (three passes for
+a pure h_k activation, K = ρ^{2k}), c_i x_i rides in the rhs matmul, the Newton solve is one padded projection
+(np.matvec/np.vecmat), the error weights are kept over rtol (two passes), the predictor and ψ are two vector-matrix
+products (a (2, k+1) × (k+1, n) gemm cost ≈2× more at k = 5), change_D is one product per row of the upper-triangular
+(RU)ᵀ, the emergence test reuses the solver's row norms, and emergence roots use regula falsi (Illinois) instead of
+56 bisection steps. Cost per step 0.93 → 0.65 → ≈0.38 ms CPU, per solve ≈9 → ≈6 s CPU (bench/riccati_bench.py
+--homogeneous --default-only; issue 10 item 18; docs/benchmarks.md).
 """
 
 from __future__ import annotations
