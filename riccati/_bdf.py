@@ -23,12 +23,6 @@ def _norm(x):
     return float(np.sqrt(np.dot(x, x) / x.size))
 
 
-def _wnorm(x, u, buf, f):
-    """RMS norm of f·x/u (u: error weights over rtol, f = 1/rtol), through the work array ``buf``."""
-    np.divide(x, u, out=buf)
-    return f * float(np.sqrt(np.dot(buf, buf) / buf.size))
-
-
 def _compute_R(order, factor):
     i = np.arange(1, order + 1)[:, None]
     j = np.arange(1, order + 1)
@@ -39,11 +33,25 @@ def _compute_R(order, factor):
 
 
 _R1 = {k: _compute_R(k, 1) for k in range(1, MAX_ORDER + 1)}  # R(order, 1): constant per order
+# _compute_R's (i − 1)/i and j/i per order: R(factor) = cumprod of [1; 0 | A − factor·B] down the rows
+_RA = {k: (np.arange(k)[:, None] / np.arange(1, k + 1)[:, None]) * np.ones(k) for k in range(1, MAX_ORDER + 1)}
+_RB = {k: np.arange(1, k + 1)[None, :] / np.arange(1, k + 1)[:, None] for k in range(1, MAX_ORDER + 1)}
 
 
-def _change_D(D, order, factor):
-    RU = _compute_R(order, factor).dot(_R1[order])
-    D[: order + 1] = np.dot(RU.T, D[: order + 1])
+def _change_D(D, order, factor, tmp=None):
+    """Rescale the differences D[:order+1] to a step ``factor`` times the current one (scipy's change_D,
+    D ← (RU)ᵀD). (RU)ᵀ is upper triangular with first row e₀ (exactly; its lower entries are rounding), so row
+    i ≥ 1 becomes Σ_{j≥i} (RU)_{ji} D_j: one vector-matrix product per row, rows in increasing order through
+    ``tmp`` (an n-vector)."""
+    Mx = np.zeros((order + 1, order + 1))
+    Mx[0] = 1.0
+    np.subtract(_RA[order], factor * _RB[order], out=Mx[1:, 1:])
+    RU = np.cumprod(Mx, axis=0) @ _R1[order]
+    if tmp is None:
+        tmp = np.empty(D.shape[1])
+    for i in range(1, order + 1):
+        np.dot(RU[i:, i], D[i : order + 1], out=tmp)
+        D[i] = tmp
 
 
 class BlockBDF:
@@ -51,14 +59,20 @@ class BlockBDF:
 
     Besides scipy's rule (a new Jacobian when Newton fails to converge), the Jacobian is re-evaluated at the start
     of a step when the previous step needed ``REFRESH_ITER`` Newton iterations or more. Error weights:
-    atol + rtol·|y|, or with ``rows=(N, D)`` (y = X.ravel()) atol·‖x_i‖ + rtol·|x_ij| (module docstring).
+    atol + rtol·|y|, or with ``rows=(N, D)`` (y = X.ravel()) atol·‖x_i‖ + rtol·|x_ij| (module docstring). The
+    local error test weighs at the new y (as scipy); the Newton test at the last accepted y (as CVODE; scipy
+    weighs at the predictor), so each step attempt computes one set of weights, and a rejected attempt none for
+    its retry. Step-size safety factor ``SAFETY``·(2·4 + 1)/(2·4 + Newton iterations), scipy's form with 0.8 for
+    scipy's 0.9 (module docstring of riccati/_homogeneous_stiff.py).
 
-    Attributes after each ``step()``: t, y, t_old, status ("running", "finished", "failed"), counters nfev, njev,
-    nlu (Newton-matrix factorisations), n_newton (Newton iterations), n_reject (rejected step attempts).
+    Attributes after each ``step()``: t, y, t_old, status ("running", "finished", "failed"), ``rn2`` (‖x_i‖² of y
+    when ``rows`` is given), counters nfev, njev, nlu (Newton-matrix factorisations), n_newton (Newton
+    iterations), n_reject (rejected step attempts).
     """
 
     REFRESH_ITER = 4
     NEWTON_TOL = 0.1
+    SAFETY = 0.8
 
     def __init__(self, fun, jac, t0, y0, t_bound, rtol, atol, rows=None):
         self.fun, self.jac = fun, jac
@@ -66,8 +80,13 @@ class BlockBDF:
         self.t, self.y, self.t_bound, self.t_old = float(t0), np.array(y0, dtype=np.float64), float(t_bound), None
         self.rtol, self.atol = max(rtol, 100 * _EPS), atol
         self._irtol = 1.0 / self.rtol
+        self._ar = self.atol / self.rtol
         self.nfev = self.njev = self.nlu = self.n_newton = self.n_reject = 0
-        self._rb, self._nb = np.empty(self.y.size), np.empty(self.y.size)  # Newton residual, norm work array
+        n = self.y.size
+        # work arrays: Newton residual, norm, predictor, ψ; error weights over rtol at y and at a candidate y
+        self._rb, self._nb, self._yp, self._psi = (np.empty(n) for _ in range(4))
+        self._u, self._u_new = np.empty(n), np.empty(n)
+        self.rn2 = self._uscale(self.y, self._u)
         self.status = "running" if t_bound > t0 else "finished"
         f = self._f(self.y)
         self.h_abs = self._initial_step(f)
@@ -78,10 +97,11 @@ class BlockBDF:
         self.gamma = np.hstack((0, np.cumsum(1 / np.arange(1, MAX_ORDER + 1))))
         self.alpha = (1 - kappa) * self.gamma
         self.error_const = kappa * self.gamma + 1 / np.arange(1, MAX_ORDER + 2)
-        self._pred = {
-            k: np.vstack([np.ones(k + 1), np.hstack([0.0, self.gamma[1 : k + 1] / self.alpha[k]])])
-            for k in range(1, MAX_ORDER + 1)
-        }
+        self._alpha = [float(v) for v in self.alpha]  # Python floats for the scalar step arithmetic
+        self._ec = [abs(float(v)) for v in self.error_const]
+        # predictor Σ_{i≤k} D_i and ψ = Σ_{1≤i≤k} γ_i D_i / α_k: one vector-matrix product each
+        self._pw = {k: np.ones(k + 1) for k in range(1, MAX_ORDER + 1)}
+        self._gw = {k: self.gamma[1 : k + 1] / self.alpha[k] for k in range(1, MAX_ORDER + 1)}
         D = np.empty((MAX_ORDER + 3, self.y.size))
         D[0] = self.y
         D[1] = f * self.h_abs
@@ -102,15 +122,25 @@ class BlockBDF:
         w += (self.atol * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
         return w.reshape(-1)
 
-    def _uscale(self, y):
-        """The error weights over rtol, u = _scale(y)/rtol = atol_i/rtol + |y| (two passes over y; the norms
-        divide by u and multiply by 1/rtol)."""
+    def _uscale(self, y, out):
+        """The error weights over rtol, u = _scale(y)/rtol = atol_i/rtol + |y|, into ``out`` (the norms divide by
+        u and multiply by 1/rtol). Returns ‖x_i‖² (rows given) or None."""
         if self.rows is None:
-            return np.abs(y) + self.atol / self.rtol
+            np.abs(y, out=out)
+            out += self._ar
+            return None
         X = y.reshape(self.rows)
-        u = np.abs(X)
-        u += ((self.atol / self.rtol) * np.sqrt(np.einsum("ij,ij->i", X, X)))[:, None]
-        return u.reshape(-1)
+        r = np.vecdot(X, X)
+        U = np.abs(X, out=out.reshape(self.rows))
+        s = np.sqrt(r)
+        s *= self._ar
+        U += s[:, None]
+        return r
+
+    def _wnorm(self, x, u):
+        """RMS norm of x/(rtol·u) (u from _uscale), through the work array ``_nb``."""
+        nb = np.divide(x, u, out=self._nb)
+        return self._irtol * math.sqrt(float(np.dot(nb, nb)) / nb.size)
 
     def _f(self, y):
         self.nfev += 1
@@ -139,26 +169,28 @@ class BlockBDF:
             h1 = (0.01 / max(d1, d2)) ** 0.5
         return min(100 * h0, h1, span)
 
-    def _newton(self, t_new, y_predict, c, psi, solve, uscale):
+    def _newton(self, y_predict, c, psi, solve):
         """Simplified Newton iteration for the BDF equations; converged when the correction, times the contraction
-        rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL``.
-        ``uscale``: error weights over rtol (_uscale)."""
+        rate (estimated within the iteration and carried over steps, as in CVODE), is below ``NEWTON_TOL`` in the
+        error weights of the last accepted y."""
         d = None  # sum of the corrections (the first correction's array, then accumulated in place)
         y = y_predict  # replaced by y_predict + d after the first correction (y_predict is never written)
-        rb, nb = self._rb, self._nb
+        rb, u = self._rb, self._u
         dy_norm_old = None
         crate = self.crate
         tol = self.newton_tol
+        fun = self.fun
         for k in range(NEWTON_MAXITER):
             self.n_newton += 1
-            f = self._f(y)
+            self.nfev += 1
+            f = fun(y)
             np.multiply(f, c, out=rb)
             rb -= psi
             if d is not None:
                 rb -= d
             dy = solve(rb)
-            dy_norm = _wnorm(dy, uscale, nb, self._irtol)
-            if not np.isfinite(dy_norm) or (dy_norm_old is not None and dy_norm > 2.0 * dy_norm_old):
+            dy_norm = self._wnorm(dy, u)
+            if not math.isfinite(dy_norm) or (dy_norm_old is not None and dy_norm > 2.0 * dy_norm_old):
                 break
             if dy_norm_old is not None:
                 crate = max(0.3 * crate, dy_norm / dy_norm_old)
@@ -179,7 +211,7 @@ class BlockBDF:
         if self.status != "running":
             raise RuntimeError("step() on a finished solver")
         t, D = self.t, self.D
-        min_step = 10 * abs(np.nextafter(t, np.inf) - t)
+        min_step = 10.0 * (math.nextafter(t, math.inf) - t)
         if self.h_abs < min_step:
             h_abs = min_step
             _change_D(D, self.order, min_step / self.h_abs)
@@ -187,7 +219,7 @@ class BlockBDF:
         else:
             h_abs = self.h_abs
         order = self.order
-        alpha, error_const = self.alpha, self.error_const
+        ec = self._ec
         J, LU = self.J, self.LU
         current_jac = False
         if self.last_iter >= self.REFRESH_ITER:
@@ -204,10 +236,9 @@ class BlockBDF:
                 LU = None
             h = t_new - t
             h_abs = abs(h)
-            # predictor Σ_{i≤k} D_i and ψ = Σ_{1≤i≤k} γ_i D_i / α_k in one product
-            y_predict, psi = self._pred[order] @ D[: order + 1]
-            uscale = self._uscale(y_predict)
-            c = h / alpha[order]
+            y_predict = np.dot(self._pw[order], D[: order + 1], out=self._yp)
+            psi = np.dot(self._gw[order], D[1 : order + 1], out=self._psi)
+            c = h / self._alpha[order]
             converged = False
             while not converged:
                 if LU is None:
@@ -218,7 +249,7 @@ class BlockBDF:
                     # instead of reset (a new Jacobian resets it to 1 in _jac)
                     self.crate = min(1.0, self.crate * max(1.0, c / self.c_lu)) if J is self.J_lu else 1.0
                     self.J_lu, self.c_lu = J, c
-                converged, n_iter, y_new, d = self._newton(t_new, y_predict, c, psi, LU, uscale)
+                converged, n_iter, y_new, d = self._newton(y_predict, c, psi, LU)
                 if not converged:
                     if current_jac:
                         if J.tighten():  # keep more rank-one terms before shrinking the step
@@ -237,9 +268,10 @@ class BlockBDF:
                 LU = None
                 continue
             self.last_iter = n_iter
-            safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
-            uscale = self._uscale(y_new)
-            error_norm = abs(error_const[order]) * _wnorm(d, uscale, self._nb, self._irtol)
+            safety = self.SAFETY * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+            uscale = self._u_new
+            rn2 = self._uscale(y_new, uscale)
+            error_norm = ec[order] * self._wnorm(d, uscale)
             if error_norm > 1:
                 self.n_reject += 1
                 self.crate = 1.0  # measure the rate afresh: a wrong carried rate would pass unconverged iterates
@@ -250,22 +282,21 @@ class BlockBDF:
             else:
                 break
         self.n_equal_steps += 1
-        self.t_old, self.t, self.y = t, t_new, y_new
+        self.t_old, self.t, self.y, self.rn2 = t, t_new, y_new, rn2
+        self._u, self._u_new = uscale, self._u  # the new y's weights: next step's Newton test, order choice below
         self.h_abs, self.J, self.LU = h_abs, J, LU
         if self.t >= self.t_bound:
             self.status = "finished"
-        np.subtract(d, D[order + 1], out=D[order + 2])
+        select = self.n_equal_steps >= order + 1  # order and step-size choice after this step
+        if select:  # D[order+2] is read only by that choice (and, if the order rises, as the next D[order+1])
+            np.subtract(d, D[order + 1], out=D[order + 2])
         D[order + 1] = d
-        for i in reversed(range(order + 1)):
-            D[i] += D[i + 1]
-        if self.n_equal_steps < order + 1:
+        for i in range(order, -1, -1):
+            np.add(D[i], D[i + 1], out=D[i])
+        if not select:
             return None
-        nb = self._nb
-        f = self._irtol
-        error_m_norm = abs(error_const[order - 1]) * _wnorm(D[order], uscale, nb, f) if order > 1 else np.inf
-        error_p_norm = (
-            abs(error_const[order + 1]) * _wnorm(D[order + 2], uscale, nb, f) if order < MAX_ORDER else np.inf
-        )
+        error_m_norm = ec[order - 1] * self._wnorm(D[order], uscale) if order > 1 else math.inf
+        error_p_norm = ec[order + 1] * self._wnorm(D[order + 2], uscale) if order < MAX_ORDER else math.inf
         factors = [
             math.inf if e == 0.0 else e ** (-1.0 / p)
             for e, p in zip((error_m_norm, error_norm, error_p_norm), (order, order + 1, order + 2), strict=True)

@@ -27,7 +27,7 @@ a Jacobian costs a few N×N and N×N×D products, and nothing of size N·D² is 
 
 The integrator is scipy's BDF (variable order 1–5, Byrne–Hindmarsh/Shampine–Reichelt: scipy/integrate/_ivp/bdf.py,
 BSD-3-Clause, © the SciPy developers), ported here with the structured Newton solve in place of dense LU;
-step-size and order control are scipy's. Two changes:
+step-size and order control are scipy's. Changes:
 - Error weights per neuron (issue 10 item 18): x_ij is weighed by rtol·|x_ij| + atol·‖x_i‖, so ``atol`` is an
   absolute tolerance on the direction x̄_i (the overlaps m_ip and cosines ρ_ij, the variables of the explicit
   solver) instead of on X. With an absolute weight on X, a neuron whose norm has shrunk (r_i ≈ 1/(4t) before it
@@ -37,22 +37,32 @@ step-size and order control are scipy's. Two changes:
   within the iteration, carried over steps, scaled by c_new/c_old when the same Jacobian is refactorised for a new
   step coefficient c, reset by a new Jacobian) must be ≤ 0.1 in the units of the error weights (scipy asks
   min(0.03, √rtol) with a rate measured afresh, i.e. ≥ 2 iterations per step). Most steps then take one
-  right-hand side (1.56 per step at N = M = 64, rtol 1e-9, against 1.84 with the rate reset at each
+  right-hand side (1.24 per step at N = M = 64, rtol 1e-9, against 1.84 with the rate reset at each
   refactorisation, and 3.2 with scipy's test at rtol 1e-8). After a failed error test the rate is measured
   afresh (keeping it saves another 10% but let unconverged iterates through when the per-neuron Newton matrix is
   poor, and one run's step size collapsed). The Jacobian is re-evaluated when Newton fails or needed 4
-  iterations.
-The remaining error of late emergence times is set by rtol (not atol): at N = M = 64, d = 1e4 the last direction
-is taken by a neuron that lost an earlier race for another direction, and its escape time depends on that race
-(max relative error vs an rtol 1e-10 run: 4.9e-3 at rtol 1e-8, 6e-4 at rtol 1e-9; median 7e-7 and 7e-8). The
-right-hand side is pure numpy (the kernel as polynomials in ρ when hermite gives its series, else one jitted jax
-call per array): a step costs tens of numpy calls, not a jax dispatch per operation. At N = M = 64 a step is
-memory- and call-bound (every array is 64 KiB), so the code counts passes over the state: the kernel is evaluated
-once on W = [m | ρ] in reused buffers (three passes for a pure h_k activation, K = ρ^{2k}), c_i x_i rides in the
-rhs matmul, the Newton solve is one padded batched projection, the error weights are kept over rtol (two passes),
-the predictor and ψ come from one product, and emergence roots use regula falsi (Illinois) instead of 56 bisection
-steps. Cost per step 0.93 → ≈0.65 ms (bench/riccati_bench.py --homogeneous --default-only; same step sequence up
-to rounding).
+  iterations. As in CVODE, the Newton test weighs at the last accepted y (scipy: at the predictor), so a step
+  attempt computes one set of error weights (at the new y, for the error test, as scipy) and a retry none
+  (emergence errors vs the rtol 1e-10 reference: max 6.19e-4 → 6.31e-4, median 7.7e-8 → 7.3e-8).
+- Step-size safety factor 0.8 instead of scipy's 0.9 (times (2·4 + 1)/(2·4 + Newton iterations), as scipy): at
+  N = M = 64, rtol 1e-9 it takes 8% more steps but rejects 350 attempts instead of 934, and a rejection costs a
+  right-hand side plus the Newton iterations of re-measuring the rate, so 13% fewer right-hand sides
+  (19.6k against 22.5k) and less CPU; emergence errors fall (max 6.3e-4 → 3.6e-4, median 7.3e-8 → 4.8e-8).
+  Measured at 0.9/0.85/0.8/0.75/0.7: 22.5k/20.6k/19.6k/19.2k/19.5k right-hand sides over 14.5k/15.0k/15.7k/
+  16.5k/17.5k steps.
+The remaining error of late emergence times is set by rtol (not atol): at N = M = 64, d = 1e4 the last direction is
+taken by a neuron that lost an earlier race for another direction, and its escape time depends on that race (max
+relative error vs an rtol 1e-10 run: 4.9e-3 at rtol 1e-8, 6e-4 at rtol 1e-9 with safety 0.9, 3.6e-4 with 0.8; median
+7e-7 and 7e-8). The right-hand side is pure numpy (the kernel as polynomials in ρ when hermite gives its series,
+else one jitted jax call per array): a step costs tens of numpy calls, not a jax dispatch per operation. At N = M =
+64 a step is memory- and call-bound (every array is 64 KiB), so the code counts passes over the state and numpy
+calls: the kernel is evaluated once on W = [m | ρ] = [X̄_{:M} | X̄X̄ᵀ] in reused buffers and views (three passes for
+a pure h_k activation, K = ρ^{2k}), c_i x_i rides in the rhs matmul, the Newton solve is one padded projection
+(np.matvec/np.vecmat), the error weights are kept over rtol (two passes), the predictor and ψ are two vector-matrix
+products (a (2, k+1) × (k+1, n) gemm cost ≈2× more at k = 5), change_D is one product per row of the upper-triangular
+(RU)ᵀ, the emergence test reuses the solver's row norms, and emergence roots use regula falsi (Illinois) instead of
+56 bisection steps. Cost per step 0.93 → 0.65 → ≈0.38 ms CPU, per solve ≈9 → ≈6 s CPU (bench/riccati_bench.py
+--homogeneous --default-only; issue 10 item 18; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -129,6 +139,8 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
     def jac(y):
         return BlockJacobian(flow.hessian_parts(y.reshape(N, D)), M)
 
+    n_open = int(np.isnan(em).sum())
+    sq, colmax, off = np.empty((N, M)), np.empty(M), np.where(np.isnan(em), 0.0, np.inf)
     solver = BlockBDF(fun, jac, float(t[0]), X0.reshape(-1), float(t[-1]), rtol, atol, rows=(N, D))
     steps = 0
     while solver.status == "running":
@@ -143,15 +155,18 @@ def solve_stiff(flow: ReducedFlow, X0: np.ndarray, t: np.ndarray, rtol: float, a
         if solver.status == "failed":
             raise RuntimeError(f"overlap flow (stiff BDF) failed at t={solver.t:.6g}: {msg}; loosen rtol/atol")
         t_old, t_new = solver.t_old, solver.t
-        open_p = np.nonzero(np.isnan(em))[0]  # directions not yet learned: only these are tested
-        if open_p.size:
-            Y = solver.y.reshape(N, D)
-            # max_i m_ip² ≥ ½ ⇔ some x_ip² ≥ ½‖x_i‖²
-            hit = np.any(np.square(Y[:, :M]) >= (0.5 * np.einsum("nd,nd->n", Y, Y))[:, None], axis=0)
-            cross = open_p[hit[open_p]]
-        else:
-            cross = open_p
-        if cross.size:
+        cross = None
+        if n_open:  # directions not yet learned: only these are tested
+            # max_i m_ip² ≥ ½ ⇔ some x_ip² − ½‖x_i‖² ≥ 0 (‖x_i‖²: the solver's, from its error weights)
+            np.square(solver.y.reshape(N, D)[:, :M], out=sq)
+            sq -= (0.5 * solver.rn2)[:, None]
+            np.maximum.reduce(sq, axis=0, out=colmax)
+            colmax -= off  # learned directions: −∞
+            if np.maximum.reduce(colmax) >= 0.0:
+                cross = np.flatnonzero(colmax >= 0.0)
+        if cross is not None:
+            n_open -= cross.size
+            off[cross] = np.inf
             em[cross] = _root(
                 lambda ts, cross=cross: (
                     qmax(solver.dense(ts).reshape(cross.size, N, D))[np.arange(cross.size), cross] - 0.5

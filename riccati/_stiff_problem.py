@@ -171,6 +171,7 @@ class ReducedFlow:
     def __init__(self, ke: _KernelNP, K1: float, a: np.ndarray):
         self.ke, self.K1, self.a = ke, float(K1), np.asarray(a, dtype=np.float64)
         self.M = self.a.size
+        self._buf = None
 
     def _parts(self, X):
         r = np.einsum("ij,ij->i", X, X)
@@ -181,55 +182,54 @@ class ReducedFlow:
         return r, nrm, Xb, rho, Xb[:, : self.M]
 
     def _buffers(self, N):
-        """Work arrays of rhs, reused across calls (fresh 64 KiB temporaries cost more than the arithmetic)."""
-        buf = getattr(self, "_buf", None)
-        if buf is None or buf["G"].shape[0] != N:
+        """Work arrays of rhs and their views, reused across calls (fresh 64 KiB temporaries and views cost more
+        than the arithmetic at N = M = 64): X̄, W = [m | ρ] (views: m part, ρ part, ρ's diagonal), the kernel
+        outputs, the weights [−ã f_P, r f_P] and [ã f_K', ‖x‖ f_K'] (views: r / ‖x‖ parts)."""
+        buf = self._buf
+        if buf is None or buf[0].shape[0] != N:
             M = self.M
-            buf = self._buf = {
-                "G": np.empty((N, N)),
-                "W": np.empty((N, M + N)),
-                "S": np.empty((N, M + N)),
-                "dK": np.empty((N, M + N)),
-                "wv": np.empty(M + N),
-            }
+            D = M + N
+            Xb, W, S, dK = (np.empty((N, D)) for _ in range(4))
+            wp, wd = np.empty(D), np.empty(D)
+            mono = self.ke._monomial() if self.ke.mode == "even" else False
+            fP, fdK = ((2.0 - 2.0 * mono[0]) * mono[1], 2.0 * mono[0] * mono[1]) if mono else (1.0, 1.0)
+            wp[:M], wd[:M] = self.a * -fP, self.a * fdK  # constant parts
+            diag = slice(M, None, D + 1)  # ρ_ii in the flat W / dK
+            buf = (Xb, W, W[:, :M], W[:, M:], W.reshape(-1)[diag], S, dK, dK[:, :M], dK[:, M:])
+            buf = self._buf = buf + (dK.reshape(-1)[diag], wp, wp[M:], wd, wd[M:], fP, fdK)
         return buf
 
     def rhs(self, X):
         """−∇L(X) = −nrm_i[Σ_j r_j K'(ρ_ij) x̄_j − Σ_p ã_p K'(m_ip) θ_p] − c_i x_i (c_i: the scalar part).
 
-        The kernel is evaluated once on W = [m | ρ] (N × (M+N)): c = P(W)·[−ã; r] + 2K(1)r with P = 2K − ρK', and
-        v = (K'(ρ)·nrm_j) X − [K'(m)·ã, 0], so one elementwise pass and one matrix-vector product serve both parts.
-        Returns a new array; the temporaries live in reused buffers.
+        The kernel is evaluated once on W = [m | ρ] (N × (M+N), from X̄ = X/‖x_i‖: m = X̄[:, :M], ρ = X̄X̄ᵀ):
+        c = P(W)·[−ã; r] + 2K(1)r with P = 2K − ρK', and v = (K'(ρ)·nrm_j) X − [K'(m)·ã, 0], so one elementwise
+        pass and one matrix-vector product serve both parts. Returns a new array; the temporaries live in reused
+        buffers.
         """
-        a, M = self.a, self.M
         N = X.shape[0]
-        b = self._buffers(N)
-        G, W, wv = b["G"], b["W"], b["wv"]
-        np.matmul(X, X.T, out=G)
-        r = G.diagonal().copy()
+        Xb, W, Wm, Wr, Wdiag, S, dKb, dKm, dKr, dKdiag, wp, wpr, wd, wdr, fP, fdK = self._buffers(N)
+        r = np.vecdot(X, X)
         nrm = np.sqrt(r)
-        inv = 1.0 / nrm
-        np.multiply(X[:, :M], inv[:, None], out=W[:, :M])
-        np.multiply(G, inv[:, None], out=W[:, M:])
-        W[:, M:] *= inv[None, :]
-        diag = W.reshape(-1)[M :: M + N + 1]  # ρ_ii: off-diagonal cosines only, the diagonal terms are exact
-        diag[...] = 0.0
-        P, dK, fP, fdK = self.ke.pd_scaled(W, b["S"], b["dK"])  # P = fP·(2K − xK'), dK = fdK·K'
-        if self.ke.mode != "even":
-            P.reshape(-1)[M :: M + N + 1] = 0.0
-            dK.reshape(-1)[M :: M + N + 1] = 0.0
-        np.multiply(a, -fP, out=wv[:M])
-        np.multiply(r, fP, out=wv[M:])
-        c = P @ wv
+        np.multiply(X, (1.0 / nrm)[:, None], out=Xb)
+        np.matmul(Xb, Xb.T, out=Wr)
+        np.copyto(Wm, Xb[:, : self.M])
+        Wdiag.fill(0.0)  # ρ_ii: off-diagonal cosines only, the diagonal terms are exact
+        P, dK, _, _ = self.ke.pd_scaled(W, S, dKb)  # P = fP·(2K − xK'), dK = fdK·K' (constants, in _buffers)
+        if dK is not dKb:  # general kernels: new arrays, diagonal zeroed unless the series is even (exact zeros)
+            if self.ke.mode != "even":
+                P.reshape(-1)[self.M :: self.M + N + 1] = 0.0
+            np.copyto(dKb, dK)
+        np.multiply(r, fP, out=wpr)
+        c = P @ wp
         c += (2.0 * self.K1) * r
-        np.multiply(a, fdK, out=wv[:M])
-        np.multiply(nrm, fdK, out=wv[M:])
-        dK *= wv[None, :]  # r_j K'(ρ_ij) x̄_j = nrm_j K'(ρ_ij) x_j; ã_p K'(m_ip)
+        np.multiply(nrm, fdK, out=wdr)
+        dKb *= wd  # r_j K'(ρ_ij) x̄_j = nrm_j K'(ρ_ij) x_j; ã_p K'(m_ip)
         # the scalar part c_i x_i rides in the matmul on the (zero) diagonal: v_i = −nrm_i[Σ_j A_ij x_j − …]
         # with A_ii = c_i / nrm_i
-        np.divide(c, nrm, out=dK.reshape(-1)[M :: M + N + 1])
-        v = dK[:, M:] @ X
-        v[:, :M] -= dK[:, :M]
+        np.divide(c, nrm, out=dKdiag)
+        v = dKr @ X
+        v[:, : self.M] -= dKm
         v *= -nrm[:, None]
         return v
 
@@ -392,15 +392,14 @@ class BlockJacobian:
             B = b.reshape(N, D)
             y = B * g0c
             for nb, Qb, gb in gr:
-                n, k = gb.shape
                 if nb is None:
-                    z = np.matmul(Qb, B[:, :, None]).reshape(n, k)
+                    z = np.matvec(Qb, B)
                     z *= gb
-                    y += np.matmul(z.reshape(n, 1, k), Qb).reshape(n, D)
+                    y += np.vecmat(z, Qb)
                 else:
-                    z = np.matmul(Qb, B[nb, :, None]).reshape(n, k)
+                    z = np.matvec(Qb, B[nb])
                     z *= gb
-                    y[nb] += np.matmul(z.reshape(n, 1, k), Qb).reshape(n, D)
+                    y[nb] += np.vecmat(z, Qb)
             return y.reshape(-1)
 
         return solve

@@ -240,6 +240,23 @@ def test_emergence_root_finder_matches_closed_form_roots():
     np.testing.assert_allclose(t, [np.sqrt(c[0]), c[1], c[2]], rtol=1e-14)
 
 
+def test_bdf_change_D_matches_scipy():
+    """_change_D (one vector-matrix product per row of the upper-triangular (RU)ᵀ) against scipy's own BDF
+    change_D (dense (RU)ᵀD), every order and step ratios from MIN_FACTOR to MAX_FACTOR."""
+    from scipy.integrate._ivp.bdf import change_D
+
+    from riccati._bdf import MAX_ORDER, _change_D
+
+    rng = np.random.default_rng(3)
+    for order in range(1, MAX_ORDER + 1):
+        for factor in (0.2, 0.5, 0.93, 1.0, 1.3, 4.0, 10.0):
+            D = rng.standard_normal((MAX_ORDER + 3, 50))
+            want = D.copy()
+            change_D(want, order, factor)
+            _change_D(D, order, factor)
+            np.testing.assert_allclose(D, want, rtol=0, atol=1e-13 * np.abs(want).max())
+
+
 def test_structured_newton_solve_matches_dense_block_solve():
     """(I + cH̃)⁻¹ from the kept rank-one terms vs a dense solve with the exact blocks: exact when every term is
     kept (tiny eps), and otherwise within c‖E_i‖‖A_i⁻¹‖, E the dropped terms (weights ≤ eps·(1/c_ref + S_i)))."""
