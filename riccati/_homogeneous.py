@@ -431,7 +431,7 @@ def homogeneous_flow(
       neurons align (rates ≈ 4ã_p) costs per unit of log-time, not of time, and a step costs O(N²(M+N)).
       Because every X is a network, the risk keeps its relative accuracy as it becomes small (a state error ε
       changes R by O(ε√R), not O(ε)). Values between steps and emergence times (root of max_i m_ip² − ½,
-      bisection) use BDF's interpolating polynomial. Needs r_i > 0 for every neuron.
+      Illinois regula falsi) use BDF's interpolating polynomial. Needs r_i > 0 for every neuron.
     - ``method="explicit"``: the closed (r, m, ρ) overlap ODE (module docstring) with diffrax Tsit5 and a PID
       controller, compiled once per activation and shapes; an independent formulation kept as a cross-check.
       Explicit steps are bounded by the stiff rates, so its cost grows ∝ t after alignment, and its risk
@@ -522,7 +522,8 @@ def homogeneous_flow(
             stats,
             solver="BDF (scipy's algorithm, orders 1-5) on X = [W Theta, Z] (N x (M+N)), Newton matrix from the "
             "per-neuron Hessian blocks (scalar + kept rank-one terms), float64",
-            emergence_method="root of max_i m_ip^2 - 1/2 on BDF's interpolating polynomial (bisection)",
+            emergence_method="root of max_i m_ip^2 - 1/2 on BDF's interpolating polynomial "
+            "(Illinois regula falsi with bisection steps)",
         )
     else:
         r_t, m_t, risk, em, info = _solve_explicit(kern, a_n, (r0, m0, rho0), t, rtol, atol, max_steps, n_fine)
