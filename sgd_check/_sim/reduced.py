@@ -204,6 +204,9 @@ def block_randomness(key, d: int, lay: Layout, dtype, tries: int = 2):
     w = 1 if jnp.dtype(dtype) == jnp.float32 else 2  # uint32 words per number of ``dtype``
     n_g, n_x, n_u = k * B * D, tries * k * B, (tries + 1) * k * B
     bits = jax.random.bits(key, (w * (n_g + n_x) + 2 * n_u,), jnp.uint32)
+    # materialised once: left to fusion, XLA CPU regenerates the bits inside each consumer (measured 18 → 12 µs
+    # per step of an 8-seed chunk, d = 64, M = 5, N = 8)
+    bits = lax.optimization_barrier(bits)
     shp = (-1, 2) if w == 2 else (-1,)
     g = normal_from_bits(bits[: w * n_g].reshape(shp), dtype).reshape(k, B, D)
     x = normal_from_bits(bits[w * n_g : w * (n_g + n_x)].reshape(shp), dtype).reshape(tries, k, B)
