@@ -100,11 +100,48 @@ def test_frame_inputs_layout():
     assert np.all(T[:, 2] == 0.0)
 
 
+@pytest.mark.parametrize("lay", [(2, 2, 3, 2), (5, 8, 1, 8), (3, 4, 2, 4)])
+def test_block_inputs_are_the_frame_inputs_of_every_step(lay):
+    """The block-at-once layout (static masks) equals :func:`frame_inputs` step by step, a column without room
+    (√χ² = 0) included."""
+    M, N, B, k = lay
+    lay = red.Layout(M=M, N=N, B=B, k=k, E=k * B, D=M + N + k * B)
+    g = jax.random.normal(jax.random.key(0), (k, B, lay.D), jnp.float64)
+    rc = jnp.abs(jax.random.normal(jax.random.key(1), (k, B), jnp.float64)) + 1.0
+    rc = rc.at[k - 1, B - 1].set(0.0)
+    x = np.asarray(red.block_inputs(g, rc, lay, jnp.float64))
+    ref = np.stack([np.asarray(red.frame_inputs(g[j], rc[j], j, lay, jnp.float64)) for j in range(k)])
+    np.testing.assert_array_equal(x, ref)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_block_randomness_has_the_stated_laws(dtype):
+    """One generator call per block: the normals are N(0, 1) and independent of the χ² draws, and the Bartlett
+    diagonals are √χ² with d − M − N − jB − l degrees of freedom (down to 1, and 0 when there is no room)."""
+    d, n = 14, 4000  # M + N = 4, k·B = 12 directions: dofs 10 … −1
+    lay = red.Layout(M=2, N=2, B=3, k=4, E=12, D=16)
+    keys = jax.random.split(jax.random.key(3), n)
+    g, rc = jax.jit(jax.vmap(lambda kk: red.block_randomness(kk, d, lay, dtype)))(keys)
+    assert g.dtype == dtype and rc.dtype == jnp.float64
+    g, rc = np.asarray(g, np.float64), np.asarray(rc)
+    assert stats.kstest(g.ravel()[:200_000], "norm").pvalue > 1e-3
+    assert abs(np.corrcoef(g[:, 0, 0, 0], rc[:, 0, 0] ** 2)[0, 1]) < 4.5 / np.sqrt(n)
+    dofs = np.asarray(red.block_dofs(d, lay))
+    for j in range(lay.k):
+        for b in range(lay.B):
+            if dofs[j, b] <= 0:
+                assert np.all(rc[:, j, b] == 0.0)
+            else:
+                assert stats.kstest(rc[:, j, b] ** 2, stats.chi2(dofs[j, b]).cdf).pvalue > 1e-4
+
+
+@pytest.mark.parametrize("tries", [1, 2])
 @pytest.mark.parametrize("dof", [1.0, 3.0, 60.0, 1e9])
-def test_sqrt_chi2_has_the_chi2_law(dof):
+def test_sqrt_chi2_has_the_chi2_law(dof, tries):
+    """Also with one candidate per entry in the first round, so that the rejection loop's later rounds run."""
     n = 20_000
     keys = jax.random.split(jax.random.key(7), n)
-    r = np.asarray(jax.jit(jax.vmap(lambda k: red.sqrt_chi2(k, dof)))(keys))
+    r = np.asarray(jax.jit(jax.vmap(lambda k: red.sqrt_chi2(k, dof, tries)))(keys))
     chi = r.astype(np.float64) ** 2
     z = (chi.mean() - dof) / np.sqrt(2 * dof / n)
     assert abs(z) < 4.5, z
@@ -298,6 +335,17 @@ def test_seed_trajectory_does_not_depend_on_the_other_seeds():
     solo = simulate(QuadraticSGDConfig(**{**QR, "seeds": 1}), progress=False)
     np.testing.assert_allclose(solo.risk[0], many.risk[0], rtol=1e-12)
     assert not np.allclose(many.risk[1, -1], many.risk[0, -1])
+
+
+def test_seed_trajectory_does_not_depend_on_the_chunk_size():
+    """Block b's inputs come from fold_in(k_s1, b): chunks of 64 and 256 steps (same block length) run the same
+    trajectory, bit for bit."""
+    cfg = {**HR, "seeds": 3, "steps": 300, "M": 3, "N": 4}
+    a = simulate(HomogeneousSGDConfig(**{**cfg, "chunk": 64}), progress=False)
+    b = simulate(HomogeneousSGDConfig(**{**cfg, "chunk": 256}), progress=False)
+    assert a.params["chunk"] != b.params["chunk"]
+    np.testing.assert_array_equal(a.final_state["W_c"], b.final_state["W_c"])
+    np.testing.assert_array_equal(a.risk, b.risk)
 
 
 @pytest.mark.parametrize("model", ["quadratic", "homogeneous"])

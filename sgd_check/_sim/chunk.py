@@ -65,20 +65,22 @@ def step_and_log(carry, i, x, vstep, vobs, obs_keys, hp, blowup, log_local, n_ac
     died_at = jnp.where(bad, step, died_at)
     alive = alive & ~bad
 
-    def do_log(args):
-        params, alive, died_at, ptr, buf = args
-        obs = vobs(params, obs_keys, step, hp)
-        alive, died_at = mark_divergence(alive, died_at, obs["risk"], step, blowup)
-        buf = jax.tree_util.tree_map(lambda b, o: b.at[ptr].set(o), buf, obs)
-        return alive, died_at, ptr + 1, buf
-
-    def no_log(args):
-        _, alive, died_at, ptr, buf = args
-        return alive, died_at, ptr, buf
-
+    # only the observables go through the ``cond`` (evaluated at logged steps alone); the log buffer stays out of
+    # it, so that it is updated in place: one slot per step (the current one, rewritten unchanged when not logged)
     is_log = active & (i + 1 == log_local[ptr])
-    alive, died_at, ptr, buf = lax.cond(is_log, do_log, no_log, (params, alive, died_at, ptr, buf))
-    return params, alive, died_at, ptr, buf
+    empty = jax.tree_util.tree_map(lambda b: jnp.zeros(b.shape[1:], b.dtype), buf)
+    obs = lax.cond(is_log, lambda p: vobs(p, obs_keys, step, hp), lambda p: empty, params)
+    alive_l, died_l = mark_divergence(alive, died_at, obs["risk"], step, blowup)
+    alive = jnp.where(is_log, alive_l, alive)
+    died_at = jnp.where(is_log, died_l, died_at)
+    slot = jnp.minimum(ptr, jax.tree_util.tree_leaves(buf)[0].shape[0] - 1)
+
+    def write(b, o):
+        old = lax.dynamic_index_in_dim(b, slot, keepdims=False)
+        return lax.dynamic_update_index_in_dim(b, jnp.where(is_log, o, old), slot, 0)
+
+    buf = jax.tree_util.tree_map(write, buf, obs)
+    return params, alive, died_at, ptr + is_log.astype(ptr.dtype), buf
 
 
 def finish_chunk(reorth, params, alive, died_at, drift_max, step0, n_active):

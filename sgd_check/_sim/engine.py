@@ -395,13 +395,13 @@ def _simulate(cfg, *, out, resume, progress) -> SimulationResult:
                 blowup,
                 sample_keys,
                 obs_keys,
-                jnp.int64(step0),
-                jnp.int64(n_active),
-                jnp.asarray(log_local),
+                np.int64(step0),  # numpy scalars and arrays: no per-chunk JAX dispatch on the host
+                np.int64(n_active),
+                log_local,
             )
             nlog = int(ptr)
             if nlog:
-                host = {k: np.asarray(v[:nlog]) for k, v in buf.items()}
+                host = {k: np.asarray(v)[:nlog] for k, v in buf.items()}
                 for q in range(nlog):
                     logs.append({k: v[q] for k, v in host.items()})
                 log_steps.extend(int(s) + step0 for s in local[:nlog])

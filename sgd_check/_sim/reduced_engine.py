@@ -1,13 +1,14 @@
 """The reduced engine's compiled pieces: per-seed model adapter and the chunk function (docs/theory.md §5).
 
 Same layout and outputs as the full engine (``engine``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
-gives the initial state (``fold_in(k_s, 0)``), the frame inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``:
-normals from its ``fold_in(·, 0)``, the Bartlett χ² from ``fold_in(·, 1)``) and Phase II (``fold_in(k_s, 2)``),
-so a seed's trajectory depends neither on the number of seeds beside it nor on the chunk size. A chunk is
-``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame (``reduced.fold_*``), so chunk
-boundaries (checkpoints, resume) always see the folded N-direction frame. Divergence rules are the full
-engine's: a non-finite or ~90° step, a logged risk that is non-finite or above ``blowup``, or (quadratic) a drift
-``‖XᵀX − I‖_F > 1e-2`` before the per-chunk Newton–Schulz pass freezes the seed.
+gives the initial state (``fold_in(k_s, 0)``), the frame inputs of block ``b`` (steps ``bk + 1 … bk + k``, all
+drawn by one generator call from ``fold_in(fold_in(k_s, 1), b)``, ``reduced.block_randomness``) and Phase II
+(``fold_in(k_s, 2)``), so a seed's trajectory depends neither on the number of seeds beside it nor on the chunk
+size (the block length ``k`` is ``reduced.layout``'s, the same for every chunk size that is a multiple of it, as
+the automatic ones are). A chunk is ``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame
+(``reduced.fold_*``), so chunk boundaries (checkpoints, resume) always see the folded N-direction frame.
+Divergence rules are the full engine's: a non-finite or ~90° step, a logged risk that is non-finite or above
+``blowup``, or (quadratic) a drift ``‖XᵀX − I‖_F > 1e-2`` before the per-chunk Newton–Schulz pass freezes the seed.
 """
 
 from __future__ import annotations
@@ -66,22 +67,19 @@ def make_chunk(cfg, model, C: int, Lc: int):
     # the block length k divides C by construction (``reduced.layout`` takes gcd with the chunk); with
     # C = cfg.chunk_size this is ``cfg.reduced_layout``, the layout the initial state was drawn with
     lay = _red.layout(cfg.M, cfg.N, cfg.batch, C)
-    B, D, k = lay.B, lay.D, lay.k
+    k = lay.k
     nb = C // k
     quad = isinstance(cfg, QuadraticSGDConfig)
     fold = (lambda X: _red.fold_quadratic(X, lay)) if quad else (lambda W: _red.fold_homogeneous(W, lay))
     vstep = jax.vmap(model.step, in_axes=(0, 0, 0, None))
     vobs = jax.vmap(model.observe, in_axes=(0, 0, None, None))
     vfold = jax.vmap(fold)
-    dofs = _red.block_dofs(cfg.d, lay)  # (k, B), the same for every block
-    vinputs = jax.vmap(lambda g, rc, j: _red.frame_inputs(g, rc, j, lay, dt), in_axes=(0, 0, None))
 
-    def draws(sk, steps):
-        """Normals (k, B, D) and Bartlett diagonals √χ² (k, B) of the block's steps, one seed."""
-        kst = jax.vmap(lambda st: jax.random.fold_in(sk, st))(steps)
-        g = jax.vmap(lambda kk: jax.random.normal(jax.random.fold_in(kk, 0), (B, D), dt))(kst)
-        rc = jax.vmap(lambda kk, df: _red.sqrt_chi2(jax.random.fold_in(kk, 1), df))(kst, dofs)
-        return g, rc
+    def draws(sk, block):
+        """The inputs (k, B, D) of one seed's block number ``block`` (global: steps ``block·k + 1 … block·k + k``),
+        all from one key ``fold_in(k_s1, block)`` (``reduced.block_randomness``)."""
+        g, rc = _red.block_randomness(jax.random.fold_in(sk, block), cfg.d, lay, dt)
+        return _red.block_inputs(g, rc, lay, dt)
 
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
@@ -89,17 +87,15 @@ def make_chunk(cfg, model, C: int, Lc: int):
 
         def block(carry, bi):
             params, alive, died_at, ptr, buf = carry
-            first = step0 + bi * k + 1
-            steps_b = first + jnp.arange(k, dtype=jnp.int64)
-            g, rc = jax.vmap(draws, in_axes=(0, None))(sample_keys, steps_b)  # (S, k, B, D), (S, k, B)
+            x = jax.vmap(draws, in_axes=(0, None))(sample_keys, step0 // k + bi)  # (S, k, B, D)
 
-            def body(carry, jj):
-                i = bi * k + jj
-                x = vinputs(g[:, jj], rc[:, jj], jj)  # (S, B, D)
+            def body(carry, inp):
+                jj, xj = inp
                 args = (vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0)
-                return step_and_log(carry, i, x, *args), None
+                return step_and_log(carry, bi * k + jj, xj, *args), None
 
-            carry, _ = lax.scan(body, (params, alive, died_at, ptr, buf), jnp.arange(k, dtype=jnp.int64))
+            carry = (params, alive, died_at, ptr, buf)
+            carry, _ = lax.scan(body, carry, (jnp.arange(k, dtype=jnp.int64), jnp.moveaxis(x, 1, 0)))
             params, alive, died_at, ptr, buf = carry
             return (vfold(params), alive, died_at, ptr, buf), None
 
