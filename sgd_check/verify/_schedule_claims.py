@@ -415,7 +415,7 @@ def claim_6_staged(sz, ctx) -> dict:
             "y": y,
             "se": se,
             "xlabel": "d^-(k/2-1)",
-            "ylabel": "median log(n_SGD / n(T_flow)) over the window",
+            "ylabel": "log median n_SGD − log median n(T_flow), window mean",
             "curve_x": "n/d^(k−1)",
             "curve_y": "median tail-restored risk",
         },
