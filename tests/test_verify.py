@@ -395,6 +395,8 @@ def test_claim_6a_order_statistics_medians_and_slopes_on_constructed_data():
 def test_claim_6a_flow_reference_and_schedule_clock():
     """The flow reference of claim 6a: (P0, Q0) as the simulator records them give the same flow as the explicit
     weights (``riccati.homogeneous_state``), and ``_samples_at`` inverts the schedule's clock ``flow_time``."""
+    from types import SimpleNamespace
+
     import riccati
     from sgd_check import HomogeneousSGDConfig
     from sgd_check.verify._schedule_claims import _flow_emergence, _log_median_gap, _samples_at, staged_schedule
@@ -403,7 +405,8 @@ def test_claim_6a_flow_reference_and_schedule_clock():
     a = riccati.teacher_coefficients(1.0, M)
     W0 = np.random.default_rng(3).normal(size=(N, d)) * (0.3 / np.sqrt(d))
     t_end = 60.0
-    T = _flow_emergence({"P0": W0[None, :, :M], "Q0": (W0 @ W0.T)[None]}, a, "h4", d, t_end)[0]
+    res = SimpleNamespace(initial_state={"P0": W0[None, :, :M], "Q0": (W0 @ W0.T)[None]})  # as the reduced engine
+    T = _flow_emergence(res, a, "h4", d, t_end)[0]
     ref = riccati.homogeneous_flow("h4", a, state=riccati.homogeneous_state(W0, M), d=d, times=[0.0, t_end])
     np.testing.assert_allclose(T, ref.emergence_times, rtol=1e-6)
     assert np.isfinite(T).sum() >= 2

@@ -11,11 +11,11 @@ emergence is due at t), capped at ã_1 before T_1. Then n(t) = ∫ dt/η = k(k�
 like t², and with L(t) ~ (t d^{1−k/2})^{(1−2β)/β} the sample curve is L(n) ~ (n/d^{k−1})^{(1−2β)/(2β)}. The
 schedule is realised as constant pieces, ``pieces_per_e`` per factor e in t.
 
-How the exponent is measured without the staircase bias of a fit over few emergences: the samples n_m at which the
-risk first falls to the level ℓ_m = Σ_{j>m} ã_j² + ½ã_m² + Σ_{j>M}^∞ ã_j² (the midpoint of direction m's step,
-with the M cut-off replaced by the infinite teacher's tail, which the tail-restored risk also carries). By the
-trapezoid rule ℓ_m = ∫_m^∞ x^{−2β}dx/Z² (1 + O(m^{−2})), so the slope of log ℓ_m in log n_m is the sample-curve
-exponent without the ½-offset bias of fits through the corners.
+What is gated (``claim_6_staged``): SGD with this schedule learns each direction when the exact gradient flow does
+(order statistics of the samples at which j directions are learned, against the flow's emergences from the same
+initial states mapped through the schedule's own clock), and those samples scale as d^{k−1}. The levels
+ℓ_m = Σ_{j>m} ã_j² + ½ã_m² + Σ_{j>M}^∞ ã_j² (the midpoint of direction m's step, with the infinite teacher's tail)
+give the reported, ungated exponent of log ℓ_j in log n_(j).
 """
 
 from __future__ import annotations
@@ -133,22 +133,21 @@ def _d_slope(logmed, logd) -> float:
     return float(np.sum(x[:, None] * yc) / (yc.shape[1] * np.sum(x * x)))
 
 
-def _flow_emergence(initial_state, a, activation, d: int, t_end: float) -> np.ndarray:
+def _flow_emergence(res, a, activation, d: int, t_end: float) -> np.ndarray:
     """(S, M) emergence times T_p (max_i m_ip² = ½) of the exact gradient flow from each seed's own initial state
-    (``P0 = WΘ``, ``Q0 = WWᵀ``, as the simulator records them), solved to ``t_end``; nan if not by then."""
-    P0 = np.asarray(initial_state["P0"], dtype=np.float64)
-    Q0 = np.asarray(initial_state["Q0"], dtype=np.float64)
-    out = []
-    for P, Q in zip(P0, Q0, strict=True):
-        r = np.diag(Q).copy()
-        sr = np.sqrt(r)
-        rho = Q / np.outer(sr, sr)
-        np.fill_diagonal(rho, 1.0)
-        sol = riccati.homogeneous_flow(
-            activation, a, state=(r, P / sr[:, None], rho), d=d, times=np.linspace(0.0, t_end, 16)
-        )
-        out.append(np.asarray(sol.emergence_times, dtype=np.float64))
-    return np.array(out)
+    (read off the simulation ``res`` as ``check`` does), solved to ``t_end``; nan if not by then."""
+    from sgd_check._check.run import _homogeneous_start
+
+    S = np.asarray(res.initial_state["Q0" if "Q0" in res.initial_state else "W0"]).shape[0]
+    return np.array(
+        [
+            riccati.homogeneous_flow(
+                activation, a, state=_homogeneous_start(res, s), d=d, times=np.linspace(0.0, t_end, 16)
+            ).emergence_times
+            for s in range(S)
+        ],
+        dtype=np.float64,
+    )
 
 
 def _samples_at(cfg, t) -> np.ndarray:
@@ -169,7 +168,6 @@ def _staged_runs(sz, ctx):
 
     k, beta, M, N, S = sz["k"], sz["beta"], sz["M"], sz["N"], sz["seeds"]
     a = riccati.teacher_coefficients(beta, M)
-    levels = _levels(beta, M)
     K = k * (k - 2)
     runs = []
     for di, d in enumerate(sz["d"]):
@@ -195,9 +193,8 @@ def _staged_runs(sz, ctx):
         diverged = ~np.all(np.isfinite(Rt), axis=1)
         emerge = _emergence_samples(n, res.overlaps)
         emerge[diverged] = math.nan  # a diverged seed is dropped, not counted as censored
-        T_flow = _flow_emergence(res.initial_state, a, sz["activation"], d, float(cfg.flow_time(steps)))
+        T_flow = _flow_emergence(res, a, sz["activation"], d, float(cfg.flow_time(steps)))
         n_flow = _samples_at(cfg, T_flow)
-        cross = np.array([[_first_below(n, Rt[s], lv) for lv in levels] for s in range(S)])  # risk crossings
         runs.append(
             {
                 "d": d,
@@ -210,7 +207,6 @@ def _staged_runs(sz, ctx):
                 "T_flow": T_flow,
                 "n_flow": n_flow,
                 "n_fixed": T_flow / eta0,
-                "cross": cross,
                 "diverged": int(np.sum(diverged)),
                 "seconds": res.seconds,
             }
@@ -223,11 +219,9 @@ def _staged_runs(sz, ctx):
     return runs
 
 
-def _log_median_gap(e, f, idx=None) -> float:
-    """mean_j [log median_s e_sj − log median_s f_sj] over the window's order statistics (seeds ``idx``, the same
-    for both: a paired resample); nan when a median is censored (half the seeds or more unlearned)."""
-    if idx is not None:
-        e, f = e[idx], f[idx]
+def _log_median_gap(e, f) -> float:
+    """mean_j [log median_s e_sj − log median_s f_sj] over the window's order statistics; nan when a median is
+    censored (half the seeds or more unlearned)."""
     return float(np.mean(np.log(_median_samples(e)) - np.log(_median_samples(f))))
 
 
@@ -268,8 +262,11 @@ def claim_6_staged(sz, ctx) -> dict:
         in_order.append(ordered[:, win].mean(axis=0))
         censored.append(int(np.sum(~np.isfinite(e))))
         idx = rng.integers(0, e.shape[0], size=(nb, e.shape[0]))  # paired bootstrap: the same seeds for SGD and flow
-        val = _log_median_gap(e, f)
-        b = np.array([_log_median_gap(e, f, i) for i in idx])
+        ms, mf = _median_samples(e), _median_samples(f)
+        bme = np.array([_median_samples(e[i]) for i in idx])  # (nb, W), reused for the d-slope below
+        bmf = np.array([_median_samples(f[i]) for i in idx])
+        val = float(np.mean(np.log(ms) - np.log(mf)))  # mean_j of log-median differences
+        b = np.mean(np.log(bme) - np.log(bmf), axis=1)
         ok = np.isfinite(b)
         if ok.sum() >= 0.9 * nb and math.isfinite(val):
             lo, hi = (float(v) for v in np.percentile(b[ok], [2.5, 97.5]))
@@ -297,9 +294,8 @@ def claim_6_staged(sz, ctx) -> dict:
         )
         y.append(val if gated else math.nan)
         se.append(s_ if gated else math.nan)
-        ms, mf = _median_samples(e), _median_samples(f)
         meds.append(ms)
-        boots.append(np.array([_median_samples(e[i]) for i in idx]))
+        boots.append(bme)
         exps.append((_exponent(ms, ll), _exponent(mf, ll)))
     y, se = np.array(y), np.array(se)
     pooled = _pooled(y, se)
