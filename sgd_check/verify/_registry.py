@@ -82,7 +82,6 @@ class Claim:
     run: Callable | None = None
     needs: str | None = None
     requires: str | None = None  # "reduced": run only when the reduced SGD engine (issue 11) is available
-    size_needs: dict = dataclasses.field(default_factory=dict)  # size -> why the claim is not run at that size
 
 
 _HOM = {
@@ -249,11 +248,6 @@ _STAGED_SIZES = {
     "standard": {**_STAGED, "d": [32, 48, 64], "seeds": 64, "gate_d_min": 48},
     "full": {**_STAGED, "d": [32, 48, 64, 96], "seeds": 128, "gate_d_min": 48},
 }
-_STAGED_QUICK_NEEDS = (
-    "not run at quick: the gate needs d ≥ 48 (at d = 32 SGD is still 22% slower than the flow: O(1/d) effects of "
-    "the heavy-tailed h4 steps), and d = 48, 64 cost 1.8M SGD steps × the seeds (≈ 5 min at 32 seeds on this "
-    "2-core box, half of quick's 10-min budget); run `shallowlaws verify 6a --size standard` (≈ 10 min)"
-)
 _NOT_RUN_6B = (
     "not run: at the sizes that fit, too large a fixed η shows as divergence, not as a saturating largest learned "
     "m. Measured (reduced engine, h4, β = 1, M = 5, N = 8, d = 64, 8 seeds, 918 084 steps = the staged run's "
@@ -347,7 +341,6 @@ CLAIMS: tuple[Claim, ...] = (
         "homogeneous SGD (reduced engine, step-size schedule)",
         _STAGED_SIZES,
         stc.claim_6_staged,
-        size_needs={"quick": _STAGED_QUICK_NEEDS},
     ),
     Claim(
         "6b",

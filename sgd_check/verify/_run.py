@@ -168,15 +168,14 @@ def _run_claim(claim, size, seed, out, figures, progress, t_start, cache) -> dic
     row = {"id": claim.id, "title": claim.title, "statement": claim.statement, "model": claim.model}
     t0 = time.perf_counter()
     c0 = time.process_time()
-    size_needs = claim.size_needs.get(size) if claim.run is not None else None
-    if claim.run is None or (claim.requires == "reduced" and not _reduced()) or size_needs:
+    if claim.run is None or (claim.requires == "reduced" and not _reduced()):
         row.update(
             status="not run",
-            reason=size_needs or claim.needs,
+            reason=claim.needs,
             points=[],
             extrapolated=None,
             predicted=None,
-            verdict={"pass": None, "tolerance": None, "why": size_needs or claim.needs},
+            verdict={"pass": None, "tolerance": None, "why": claim.needs},
             control={"prediction": None, "pass": None},
             figure=None,
             seconds=0.0,
