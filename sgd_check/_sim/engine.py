@@ -36,7 +36,7 @@ from . import checkpoint
 from . import homogeneous as _hom
 from . import quadratic as _quad
 from . import reduced as _red
-from .chunk import Model, finish_chunk, log_buffer, step_and_log
+from .chunk import Model, finish_chunk, label_noise_key, log_buffer, step_and_log
 from .config import HomogeneousSGDConfig, QuadraticSGDConfig, config_params, eta_schedule_arrays, log_schedule
 from .result import SimulationResult, assemble_result
 
@@ -63,7 +63,14 @@ def _hyper(cfg) -> dict:
         hp["eta_values"] = jnp.asarray(values, dtype=dt)
     if isinstance(cfg, QuadraticSGDConfig):
         hp["c"] = jnp.asarray(cfg.c, dtype=dt)
+    if _noisy(cfg):  # σ_ε is a run-time input: every σ_ε > 0 shares one compiled chunk
+        hp["label_noise"] = jnp.asarray(cfg.label_noise, dtype=dt)
     return hp
+
+
+def _noisy(cfg) -> bool:
+    """Whether the run draws label noise (structure: with ``label_noise = 0`` no noise is drawn or compiled)."""
+    return getattr(cfg, "label_noise", 0.0) > 0.0
 
 
 def _build_model(cfg) -> Model:
@@ -94,7 +101,7 @@ def _build_model(cfg) -> Model:
     sigma, dsigma, kernel = _hom.make_fns(cfg.activation)
     return Model(
         init=lambda k: _hom.gaussian_init(k, cfg.d, cfg.N, cfg.init_scale, dt),
-        step=lambda W, X, live, hp: _hom.homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live),
+        step=_hom.model_step(sigma, dsigma, noisy=_noisy(cfg)),
         observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], kernel),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=lambda W: {"W0": W.astype(jnp.float64)},
@@ -115,12 +122,19 @@ def _make_chunk(cfg, model: Model, C: int, Lc: int):
     def samples(k, step):
         return jax.random.normal(jax.random.fold_in(k, step), (B, d), dtype=dt)
 
+    if _noisy(cfg):  # (B, d + 1): the same x, then the label noise ε of each sample from its own key
+        plain = samples
+
+        def samples(k, step):
+            eps = jax.random.normal(jax.random.fold_in(label_noise_key(k), step), (B, 1), dtype=dt)
+            return jnp.concatenate([plain(k, step), eps], axis=1)
+
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
         buf0 = log_buffer(jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params), Lc)
 
         def body(carry, inp):
-            i, Xi = inp  # Xi (S, B, d): the inputs of step ``step0 + i + 1``
+            i, Xi = inp  # Xi (S, B, d) (d + 1 with label noise): the inputs of step ``step0 + i + 1``
             return step_and_log(carry, i, Xi, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0), None
 
         def group(carry, g):
@@ -224,8 +238,8 @@ _CACHE: dict = {}
 
 
 def _structural_key(cfg, Lc: int):
-    """Everything that changes the compiled code (not η, c, β, seed, steps or the schedule's values, which are
-    run-time inputs; a schedule's padded length is structure)."""
+    """Everything that changes the compiled code (not η, c, β, seed, steps, σ_ε or the schedule's values, which are
+    run-time inputs; a schedule's padded length and whether label noise is on are structure)."""
     act = getattr(cfg, "activation", None)
     act_key = act if isinstance(act, str | int | float) or act is None else ("id", id(act))
     return (
@@ -246,6 +260,7 @@ def _structural_key(cfg, Lc: int):
         _use_blocked(cfg),
         cfg.engine_used,
         len(eta_schedule_arrays(cfg)[0]) if cfg.eta_schedule else None,  # padded schedule length (array shapes)
+        _noisy(cfg),  # label noise drawn or not (σ_ε itself is in ``hp``)
     )
 
 

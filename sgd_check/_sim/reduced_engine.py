@@ -20,7 +20,7 @@ from jax import lax
 from . import homogeneous as _hom
 from . import quadratic as _quad
 from . import reduced as _red
-from .chunk import Model, finish_chunk, log_buffer, step_and_log
+from .chunk import Model, finish_chunk, label_noise_key, log_buffer, step_and_log
 from .config import QuadraticSGDConfig
 
 
@@ -54,7 +54,7 @@ def build_model(cfg):
 
     return Model(
         init=lambda k: _red.homogeneous_init(k, cfg.d, lay, cfg.init_scale, dt),
-        step=lambda W, x, live, hp: _hom.homogeneous_step(W, x, hp["a"], hp["eta"], sigma, dsigma, live),
+        step=_hom.model_step(sigma, dsigma, noisy=cfg.label_noise > 0.0),
         observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], kernel),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=initial_state,
@@ -80,6 +80,13 @@ def make_chunk(cfg, model, C: int, Lc: int):
         all from one key ``fold_in(k_s1, block)`` (``reduced.block_randomness``)."""
         g, rc = _red.block_randomness(jax.random.fold_in(sk, block), cfg.d, lay, dt)
         return _red.block_inputs(g, rc, lay, dt)
+
+    if not quad and cfg.label_noise > 0.0:  # (k, B, D + 1): the same x, then each sample's label noise ε
+        plain = draws
+
+        def draws(sk, block):
+            eps = jax.random.normal(jax.random.fold_in(label_noise_key(sk), block), (k, cfg.batch, 1), dtype=dt)
+            return jnp.concatenate([plain(sk, block), eps], axis=2)
 
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
