@@ -9,6 +9,8 @@
   after two blocks, two-sample test against the full engine) and the same mean logged risk with noise on.
 """
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -216,3 +218,30 @@ def test_bad_label_noise_is_one_line_naming_the_field(bad):
         HomogeneousSGDConfig(d=8, M=2, N=2, beta=1.0, eta=1e-3, steps=10, label_noise=bad)
     msg = str(exc.value)
     assert "`label_noise`" in msg and "\n" not in msg and "σ_ε" in msg
+
+
+def test_cli_label_noise(run_cli):
+    """``simulate homogeneous --label-noise`` reaches the config (and the saved params); the quadratic model and a
+    negative value are refused on one line naming the option."""
+    base = ("simulate", "homogeneous", "--d", 8, "--M", 2, "--N", 2, "--eta", 1e-3, "--steps", 20, "--json")
+    status, out, err = run_cli(*base, "--label-noise", 0.25, "--dtype", "float64")
+    assert status == 0, err
+    assert json.loads(out)["params"]["label_noise"] == 0.25
+    status, _, err = run_cli(*base, "--label-noise", -1)
+    assert status == 2 and "label_noise" in err and err.count("\n") == 1
+    status, _, err = run_cli("simulate", "quadratic", *base[2:], "--label-noise", 0.1)
+    assert status == 2 and "--label-noise" in err and err.count("\n") == 1
+
+
+def test_checkpoint_from_before_label_noise_resumes(tmp_path):
+    """A checkpoint written before ``label_noise`` existed (no such key) ran without noise: it is accepted for
+    label_noise = 0 and refused, naming the parameter, for label_noise > 0."""
+    from sgd_check._sim import checkpoint, config_params
+
+    cfg = HomogeneousSGDConfig(d=8, M=2, N=2, beta=1.0, eta=1e-3, steps=10)
+    old = {k: v for k, v in config_params(cfg).items() if k != "label_noise"}
+    path = str(tmp_path / "checkpoint.npz")
+    checkpoint.save(path, old, (np.zeros(2),), [{"risk": np.ones(1)}], [0], 0, 0.0)
+    assert checkpoint.load(path, config_params(cfg)) is not None
+    with pytest.raises(ValueError, match="`label_noise`=0.0 there but 0.5 now"):
+        checkpoint.load(path, config_params(cfg.replace(label_noise=0.5)))
