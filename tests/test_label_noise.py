@@ -178,7 +178,7 @@ def test_logged_risk_is_noise_free_and_zero_noise_is_the_old_stream(recovered):
 def test_engines_feed_one_fresh_standard_normal_per_sample_and_step(engine):
     """The per-step input arrays of both engines' compiled chunks (full and reduced)
     read through a probe model whose step records, in a shift register kept in the first M = 8 state columns (which
-    the reduced engine's fold-back leaves alone), the trailing ε column and the first input coordinate x_0 of each of
+    the reduced engine's fold-back leaves alone), the label noise ε and the first input coordinate x_0 of each of
     the B = 3 samples over 8 steps (4 reduced blocks of k = 2 steps): ε must be N(0, 1) and uncorrelated across
     samples, across consecutive steps (inside and across blocks), and with x_0, x_0², |x_0|."""
     from sgd_check._sim import engine as eng
@@ -193,7 +193,8 @@ def test_engines_feed_one_fresh_standard_normal_per_sample_and_step(engine):
     width = cfg.reduced_layout.D if engine == "reduced" else cfg.d
 
     def step(W, X, live, hp):
-        rec = jnp.concatenate([X[:, -1], X[:, 0]])  # (2B,): ε_b, then x_{b,0}
+        X, eps = X
+        rec = jnp.concatenate([eps, X[:, 0]])  # (2B,): ε_b, then x_{b,0}
         return W.at[:, :M].set(jnp.concatenate([rec[:, None], W[:, : M - 1]], axis=1)), jnp.bool_(True)
 
     probe = Model(

@@ -122,19 +122,18 @@ def _make_chunk(cfg, model: Model, C: int, Lc: int):
     def samples(k, step):
         return jax.random.normal(jax.random.fold_in(k, step), (B, d), dtype=dt)
 
-    if _noisy(cfg):  # (B, d + 1): the same x, then the label noise ε of each sample from its own key
+    if _noisy(cfg):  # ((B, d), (B,)): the same x, and the label noise ε of each sample from its own key
         plain = samples
 
         def samples(k, step):
-            eps = jax.random.normal(jax.random.fold_in(label_noise_key(k), step), (B, 1), dtype=dt)
-            return jnp.concatenate([plain(k, step), eps], axis=1)
+            return plain(k, step), jax.random.normal(jax.random.fold_in(label_noise_key(k), step), (B,), dtype=dt)
 
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
         buf0 = log_buffer(jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params), Lc)
 
         def body(carry, inp):
-            i, Xi = inp  # Xi (S, B, d) (d + 1 with label noise): the inputs of step ``step0 + i + 1``
+            i, Xi = inp  # Xi (S, B, d) (with label noise a pair, ε (S, B)): the inputs of step ``step0 + i + 1``
             return step_and_log(carry, i, Xi, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0), None
 
         def group(carry, g):

@@ -55,23 +55,17 @@ def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True, noise=None):
     return W - eta * upd, ok
 
 
-def split_label_noise(X, label_noise):
-    """``(X[:, :-1], label_noise · X[:, -1])``: the inputs and the scaled label noise of a step whose input array
-    carries the standard normals ``ε`` (one per sample) as one extra trailing column (``label_noise > 0``)."""
-    return X[:, :-1], label_noise * X[:, -1]
-
-
 def model_step(sigma, dsigma, noisy: bool):
     """The engines' per-seed step ``(W, X, live, hp) -> (W⁺, ok)`` (``chunk.Model.step``, full and reduced engine):
-    :func:`homogeneous_step` with ``hp["a"]``, ``hp["eta"]``. With ``noisy`` the inputs ``X`` (B, d + 1) carry the
-    standard normals ε as a trailing column, split off and scaled by ``hp["label_noise"]`` (:func:`split_label_noise`);
-    without it nothing about noise is compiled."""
+    :func:`homogeneous_step` with ``hp["a"]``, ``hp["eta"]``. With ``noisy`` the step's input is a pair
+    ``(X (B, d), ε (B,))``, ε the standard normals of the label noise, scaled here by ``hp["label_noise"]``;
+    without it the input is ``X`` alone and nothing about noise is compiled."""
     if not noisy:
         return lambda W, X, live, hp: homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live)
 
-    def step(W, X, live, hp):
-        X, noise = split_label_noise(X, hp["label_noise"])
-        return homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live, noise=noise)
+    def step(W, inputs, live, hp):
+        X, eps = inputs
+        return homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live, noise=hp["label_noise"] * eps)
 
     return step
 

@@ -81,12 +81,12 @@ def make_chunk(cfg, model, C: int, Lc: int):
         g, rc = _red.block_randomness(jax.random.fold_in(sk, block), cfg.d, lay, dt)
         return _red.block_inputs(g, rc, lay, dt)
 
-    if not quad and cfg.label_noise > 0.0:  # (k, B, D + 1): the same x, then each sample's label noise ε
+    if not quad and cfg.label_noise > 0.0:  # ((k, B, D), (k, B)): the same x, and each sample's label noise ε
         plain = draws
 
         def draws(sk, block):
-            eps = jax.random.normal(jax.random.fold_in(label_noise_key(sk), block), (k, cfg.batch, 1), dtype=dt)
-            return jnp.concatenate([plain(sk, block), eps], axis=2)
+            eps = jax.random.normal(jax.random.fold_in(label_noise_key(sk), block), (k, cfg.batch), dtype=dt)
+            return plain(sk, block), eps
 
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
@@ -94,7 +94,7 @@ def make_chunk(cfg, model, C: int, Lc: int):
 
         def block(carry, bi):
             params, alive, died_at, ptr, buf = carry
-            x = jax.vmap(draws, in_axes=(0, None))(sample_keys, step0 // k + bi)  # (S, k, B, D)
+            x = jax.vmap(draws, in_axes=(0, None))(sample_keys, step0 // k + bi)  # (S, k, B, D) [, ε (S, k, B)]
 
             def body(carry, inp):
                 jj, xj = inp
@@ -102,7 +102,8 @@ def make_chunk(cfg, model, C: int, Lc: int):
                 return step_and_log(carry, bi * k + jj, xj, *args), None
 
             carry = (params, alive, died_at, ptr, buf)
-            carry, _ = lax.scan(body, carry, (jnp.arange(k, dtype=jnp.int64), jnp.moveaxis(x, 1, 0)))
+            xs = jax.tree_util.tree_map(lambda v: jnp.moveaxis(v, 1, 0), x)
+            carry, _ = lax.scan(body, carry, (jnp.arange(k, dtype=jnp.int64), xs))
             params, alive, died_at, ptr, buf = carry
             return (vfold(params), alive, died_at, ptr, buf), None
 
