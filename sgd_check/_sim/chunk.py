@@ -48,7 +48,7 @@ class Model:
     reused across runs that differ only in them, in ``seed`` or in ``steps``."""
 
     init: Callable  # key -> params
-    step: Callable  # (params, X (B, d), live, hp) -> (params, ok)
+    step: Callable  # (params, X (B, d) [or (X, ε (B,)) with label noise], live, hp) -> (params, ok)
     observe: Callable  # (params, key, step, hp) -> dict of arrays
     reorth: Callable  # params -> (params, drift)
     initial_state: Callable  # params -> dict of arrays saved for replay

@@ -5,8 +5,9 @@ Layout of one run:
 * Per seed ``s`` the key ``k_s = fold_in(key(seed), s)`` (threefry) gives the initial state (``fold_in(k_s, 0)``),
   the inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``, drawn inside the scan where they are used: this
   measured faster than one bulk draw per chunk, which round-trips through memory) and Phase II samples
-  (``fold_in(k_s, 2)``). A seed's trajectory therefore depends neither on how many seeds run beside it nor on
-  the chunk size.
+  (``fold_in(k_s, 2)``); with label noise (homogeneous) the ε of step ``n`` from
+  ``fold_in(chunk.label_noise_key(fold_in(k_s, 1)), n)``, the inputs unchanged. A seed's trajectory therefore
+  depends neither on how many seeds run beside it nor on the chunk size.
 * One compiled ``chunk`` function runs ``C`` steps with ``lax.scan`` for all seeds at once (``vmap`` inside the
   step); it is compiled once per run (ahead of time, so its cost is reported separately), whatever the length.
 * Logged steps (0 and log-spaced) are precomputed; inside the scan a ``lax.cond`` on the (seed-independent)

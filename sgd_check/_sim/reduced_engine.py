@@ -3,10 +3,12 @@
 Same layout and outputs as the full engine (``engine``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
 gives the initial state (``fold_in(k_s, 0)``), the frame inputs of block ``b`` (steps ``bk + 1 … bk + k``, all
 drawn by one generator call from ``fold_in(fold_in(k_s, 1), b)``, ``reduced.block_randomness``) and Phase II
-(``fold_in(k_s, 2)``), so a seed's trajectory depends neither on the number of seeds beside it nor on the chunk
-size (the block length ``k`` is ``reduced.layout``'s, the same for every chunk size that is a multiple of it, as
-the automatic ones are). A chunk is ``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame
-(``reduced.fold_*``), so chunk boundaries (checkpoints, resume) always see the folded N-direction frame.
+(``fold_in(k_s, 2)``); with label noise (homogeneous) block ``b``'s ε (k, B) from
+``fold_in(chunk.label_noise_key(fold_in(k_s, 1)), b)``, the inputs unchanged. So a seed's trajectory depends
+neither on the number of seeds beside it nor on the chunk size (the block length ``k`` is ``reduced.layout``'s, the
+same for every chunk size that is a multiple of it, as the automatic ones are). A chunk is ``C/k`` blocks of ``k``
+steps; each block ends with a fold-back of the frame (``reduced.fold_*``), so chunk boundaries (checkpoints,
+resume) always see the folded N-direction frame.
 Divergence rules are the full engine's: a non-finite or ~90° step, a logged risk that is non-finite or above
 ``blowup``, or (quadratic) a drift ``‖XᵀX − I‖_F > 1e-2`` before the per-chunk Newton–Schulz pass freezes the seed.
 """
