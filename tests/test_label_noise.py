@@ -176,25 +176,29 @@ def test_logged_risk_is_noise_free_and_zero_noise_is_the_old_stream(recovered):
 
 @pytest.mark.parametrize("engine", ["full", "reduced"])
 def test_engines_feed_one_fresh_standard_normal_per_sample_and_step(engine):
-    """The per-step input arrays of both engines' compiled chunks (full and reduced)
-    read through a probe model whose step records, in a shift register kept in the first M = 8 state columns (which
-    the reduced engine's fold-back leaves alone), the label noise ε and the first input coordinate x_0 of each of
-    the B = 3 samples over 8 steps (4 reduced blocks of k = 2 steps): ε must be N(0, 1) and uncorrelated across
-    samples, across consecutive steps (inside and across blocks), and with x_0, x_0², |x_0|."""
+    """The per-step inputs of both engines' compiled chunks, read through a probe model whose step records, in a
+    shift register kept in the first M = 8 state columns (which the reduced engine's fold-back leaves alone), the
+    label noise ε, the first input coordinate x_0 and the normalised sum s of the first M + N input coordinates of
+    each of the B = 3 samples over 8 steps (4 reduced blocks of k = 2 steps): ε must be N(0, 1) and uncorrelated
+    across samples, across consecutive steps (inside and across blocks), and with x_0, s and their squares and
+    absolute values."""
     from sgd_check._sim import engine as eng
     from sgd_check._sim import reduced_engine
     from sgd_check._sim.chunk import Model
 
     S, B, M, T = 256, 3, 8, 8
     cfg = HomogeneousSGDConfig(
-        d=24, M=M, N=2 * B, beta=1.0, eta=1e-3, steps=T, batch=B, seeds=S, chunk=T, dtype="float64",
+        d=24, M=M, N=3 * B, beta=1.0, eta=1e-3, steps=T, batch=B, seeds=S, chunk=T, dtype="float64",
         engine=engine, label_noise=0.7,
     )  # fmt: skip
     width = cfg.reduced_layout.D if engine == "reduced" else cfg.d
+    F = cfg.M + cfg.N
 
     def step(W, X, live, hp):
         X, eps = X
-        rec = jnp.concatenate([eps, X[:, 0]])  # (2B,): ε_b, then x_{b,0}
+        # (3B,): ε_b, x_{b,0}, and the normalised sum of the M + N coordinates that are i.i.d. N(0, 1) in both
+        # engines (teacher and frame so far), which sees any of them that ε might copy
+        rec = jnp.concatenate([eps, X[:, 0], jnp.sum(X[:, :F], axis=1) / np.sqrt(F)])
         return W.at[:, :M].set(jnp.concatenate([rec[:, None], W[:, : M - 1]], axis=1)), jnp.bool_(True)
 
     probe = Model(
@@ -209,10 +213,10 @@ def test_engines_feed_one_fresh_standard_normal_per_sample_and_step(engine):
     base = jax.random.key(0, impl="threefry2x32")
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(S, dtype=jnp.uint32))
     sample_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-    state = (jnp.zeros((S, 2 * B, width)), jnp.ones(S, bool), jnp.full(S, -1, jnp.int64), jnp.zeros(S))
+    state = (jnp.zeros((S, 3 * B, width)), jnp.ones(S, bool), jnp.full(S, -1, jnp.int64), jnp.zeros(S))
     out = chunk(state, eng._hyper(cfg), 1e3, sample_keys, sample_keys, 0, T, np.full(2, T + 2, np.int64))
-    reg = np.asarray(out[0][0])[:, :, :M][:, :, ::-1]  # (S, 2B, T): step 1 … T
-    eps, x0 = reg[:, :B], reg[:, B:]
+    reg = np.asarray(out[0][0])[:, :, :M][:, :, ::-1]  # (S, 3B, T): step 1 … T
+    eps, x0, xsum = reg[:, :B], reg[:, B : 2 * B], reg[:, 2 * B :]
     e = eps.ravel()
     n = e.size  # 6144
     assert abs(e.mean()) < 4 / np.sqrt(n) and abs(e.var() - 1.0) < 4 * np.sqrt(2 / n), (e.mean(), e.var())
@@ -222,10 +226,10 @@ def test_engines_feed_one_fresh_standard_normal_per_sample_and_step(engine):
         assert abs(np.corrcoef(eps[:, b].ravel(), eps[:, c].ravel())[0, 1]) < lim
     lim = 4 / np.sqrt(S * B * (T - 1))
     assert abs(np.corrcoef(eps[:, :, :-1].ravel(), eps[:, :, 1:].ravel())[0, 1]) < lim
-    x = x0.ravel()
-    for feature in (x, x * x, np.abs(x)):
-        assert abs(np.corrcoef(e, feature)[0, 1]) < 4 / np.sqrt(n)
-    assert abs(x.var() - 1.0) < 4 * np.sqrt(2 / n)  # the register holds inputs, not zeros
+    for x in (x0.ravel(), xsum.ravel()):
+        for feature in (x, x * x, np.abs(x)):
+            assert abs(np.corrcoef(e, feature)[0, 1]) < 4 / np.sqrt(n)
+        assert abs(x.var() - 1.0) < 4 * np.sqrt(2 / n)  # the register holds inputs, not zeros
 
 
 def test_mean_risk_and_norms_with_noise_agree_between_engines():
