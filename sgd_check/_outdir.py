@@ -351,7 +351,8 @@ class OutputFolder:
                 for key in sorted(set(stored) | set(self.params)):
                     if key in _FREE:
                         continue
-                    a, b = stored.get(key, "<absent>"), to_jsonable(self.params.get(key, "<absent>"))
+                    a = stored.get(key, ABSENT_MEANS.get(key, "<absent>"))
+                    b = to_jsonable(self.params.get(key, "<absent>"))
                     if a != b:
                         raise ValueError(
                             f"`--resume` folder {self.path!r} holds a different configuration: `{key}`={a!r} there but "
@@ -420,3 +421,6 @@ class OutputFolder:
 
 # Parameters that may differ between a run and its resumption.
 _FREE = ("device", "checkpoint_every")
+#: Run parameters added after runs were first saved: a stored run without one ran with this value (so that
+#: ``--resume`` of such a run is not refused for a parameter it could not have had).
+ABSENT_MEANS = {"label_noise": 0.0}

@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from .._outdir import to_jsonable, write_bytes
+from .._outdir import ABSENT_MEANS, to_jsonable, write_bytes
 
 __all__ = ["require_same_engine", "load", "save"]
 
@@ -94,7 +94,8 @@ def _compare(path: str, stored: dict, params: dict) -> None:
     for key in sorted(set(stored) | set(params)):
         if key in _FREE:
             continue
-        a, b = stored.get(key, "<absent>"), to_jsonable(params.get(key, "<absent>"))
+        a = stored.get(key, ABSENT_MEANS.get(key, "<absent>"))
+        b = to_jsonable(params.get(key, "<absent>"))
         if a != b:
             raise ValueError(
                 f"`--resume` folder {os.path.dirname(path) or '.'} holds a different configuration: "

@@ -15,10 +15,31 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["DRIFT_LIMIT", "Model", "eta_for_step", "finish_chunk", "log_buffer", "mark_divergence", "step_and_log"]
+__all__ = [
+    "DRIFT_LIMIT",
+    "LABEL_NOISE_TAG",
+    "Model",
+    "eta_for_step",
+    "finish_chunk",
+    "label_noise_key",
+    "log_buffer",
+    "mark_divergence",
+    "step_and_log",
+]
 
 #: A seed whose Stiefel drift ``‖UᵀU − I‖_F`` exceeds this before a chunk's re-orthonormalisation is frozen.
 DRIFT_LIMIT = 1e-2
+
+
+#: ``fold_in`` constant that derives a seed's label-noise key from its input key (:func:`label_noise_key`).
+LABEL_NOISE_TAG = 0x6E6F6973  # "nois"
+
+
+def label_noise_key(sample_key):
+    """The label-noise key of one seed: ``fold_in(sample_key, LABEL_NOISE_TAG)``. The inputs keep their own keys
+    (``fold_in(sample_key, step)`` resp. ``fold_in(sample_key, block)``), so turning label noise on leaves every
+    input ``x`` unchanged; the noise of step (block) ``n`` is drawn from ``fold_in(label_noise_key, n)``."""
+    return jax.random.fold_in(sample_key, LABEL_NOISE_TAG)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +48,7 @@ class Model:
     reused across runs that differ only in them, in ``seed`` or in ``steps``."""
 
     init: Callable  # key -> params
-    step: Callable  # (params, X (B, d), live, hp) -> (params, ok)
+    step: Callable  # (params, X (B, d) [or (X, ε (B,)) with label noise], live, hp) -> (params, ok)
     observe: Callable  # (params, key, step, hp) -> dict of arrays
     reorth: Callable  # params -> (params, drift)
     initial_state: Callable  # params -> dict of arrays saved for replay

@@ -350,6 +350,13 @@ class HomogeneousSGDConfig(_SGDConfigMethods):
     (or any non-finite value) marks the seed as diverged. ``engine`` as :class:`QuadraticSGDConfig` (reduced
     state: ``P = WΘ`` and the frame coordinates of W's rows; ``Q0 − P0P0ᵀ ~ Wishart_N(d − M, s²/d·I)``);
     ``eta_schedule`` as :class:`QuadraticSGDConfig` (flow time ``t = Σ_n η_n``).
+
+    ``label_noise = σ_ε ≥ 0`` (default 0): the SGD labels are ``y = f_*(x) + σ_ε ε`` with ``ε ~ N(0, 1)`` i.i.d.,
+    one per sample, independent of ``x``; each step descends the batch-mean ``½(f − y)²`` of these noisy labels.
+    The logged ``risk`` stays the noise-free population relative risk ``2L/K(1)`` (the Bayes error ``σ_ε²`` is
+    NOT included; the population noisy loss is ``L + σ_ε²/2``). The inputs ``x`` are the same numbers as with
+    ``label_noise = 0`` (ε comes from its own key), and ``label_noise = 0`` compiles no noise at all, so such runs
+    are bit-identical to runs of a simulator without this field.
     """
 
     d: int
@@ -371,6 +378,7 @@ class HomogeneousSGDConfig(_SGDConfigMethods):
     blowup: float = 1e3
     engine: str = "auto"
     eta_schedule: tuple = ()
+    label_noise: float = 0.0
 
     model = "homogeneous"
     time_unit = "t = eta*steps"
@@ -381,6 +389,16 @@ class HomogeneousSGDConfig(_SGDConfigMethods):
             self,
             "init_scale",
             require_real("init_scale", self.init_scale, lo=0.0, lo_open=True, fix="the initial norm scale must be > 0"),
+        )
+        object.__setattr__(
+            self,
+            "label_noise",
+            require_real(
+                "label_noise",
+                self.label_noise,
+                lo=0.0,
+                fix="the label-noise standard deviation σ_ε must be ≥ 0 and finite (0: noise-free labels)",
+            ),
         )
         _engine_checks(self)
         _schedule_checks(self)

@@ -5,8 +5,9 @@ Layout of one run:
 * Per seed ``s`` the key ``k_s = fold_in(key(seed), s)`` (threefry) gives the initial state (``fold_in(k_s, 0)``),
   the inputs of step ``n`` (``fold_in(fold_in(k_s, 1), n)``, drawn inside the scan where they are used: this
   measured faster than one bulk draw per chunk, which round-trips through memory) and Phase II samples
-  (``fold_in(k_s, 2)``). A seed's trajectory therefore depends neither on how many seeds run beside it nor on
-  the chunk size.
+  (``fold_in(k_s, 2)``); with label noise (homogeneous) the ε of step ``n`` from
+  ``fold_in(chunk.label_noise_key(fold_in(k_s, 1)), n)``, the inputs unchanged. A seed's trajectory therefore
+  depends neither on how many seeds run beside it nor on the chunk size.
 * One compiled ``chunk`` function runs ``C`` steps with ``lax.scan`` for all seeds at once (``vmap`` inside the
   step); it is compiled once per run (ahead of time, so its cost is reported separately), whatever the length.
 * Logged steps (0 and log-spaced) are precomputed; inside the scan a ``lax.cond`` on the (seed-independent)
@@ -36,7 +37,7 @@ from . import checkpoint
 from . import homogeneous as _hom
 from . import quadratic as _quad
 from . import reduced as _red
-from .chunk import Model, finish_chunk, log_buffer, step_and_log
+from .chunk import Model, finish_chunk, label_noise_key, log_buffer, step_and_log
 from .config import HomogeneousSGDConfig, QuadraticSGDConfig, config_params, eta_schedule_arrays, log_schedule
 from .result import SimulationResult, assemble_result
 
@@ -63,7 +64,14 @@ def _hyper(cfg) -> dict:
         hp["eta_values"] = jnp.asarray(values, dtype=dt)
     if isinstance(cfg, QuadraticSGDConfig):
         hp["c"] = jnp.asarray(cfg.c, dtype=dt)
+    if _noisy(cfg):  # σ_ε is a run-time input: every σ_ε > 0 shares one compiled chunk
+        hp["label_noise"] = jnp.asarray(cfg.label_noise, dtype=dt)
     return hp
+
+
+def _noisy(cfg) -> bool:
+    """Whether the run draws label noise (structure: with ``label_noise = 0`` no noise is drawn or compiled)."""
+    return getattr(cfg, "label_noise", 0.0) > 0.0
 
 
 def _build_model(cfg) -> Model:
@@ -94,7 +102,7 @@ def _build_model(cfg) -> Model:
     sigma, dsigma, kernel = _hom.make_fns(cfg.activation)
     return Model(
         init=lambda k: _hom.gaussian_init(k, cfg.d, cfg.N, cfg.init_scale, dt),
-        step=lambda W, X, live, hp: _hom.homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live),
+        step=_hom.model_step(sigma, dsigma, noisy=_noisy(cfg)),
         observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], kernel),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=lambda W: {"W0": W.astype(jnp.float64)},
@@ -115,12 +123,18 @@ def _make_chunk(cfg, model: Model, C: int, Lc: int):
     def samples(k, step):
         return jax.random.normal(jax.random.fold_in(k, step), (B, d), dtype=dt)
 
+    if _noisy(cfg):  # ((B, d), (B,)): the same x, and the label noise ε of each sample from its own key
+        plain = samples
+
+        def samples(k, step):
+            return plain(k, step), jax.random.normal(jax.random.fold_in(label_noise_key(k), step), (B,), dtype=dt)
+
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
         buf0 = log_buffer(jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params), Lc)
 
         def body(carry, inp):
-            i, Xi = inp  # Xi (S, B, d): the inputs of step ``step0 + i + 1``
+            i, Xi = inp  # Xi (S, B, d) (with label noise a pair, ε (S, B)): the inputs of step ``step0 + i + 1``
             return step_and_log(carry, i, Xi, vstep, vobs, obs_keys, hp, blowup, log_local, n_active, step0), None
 
         def group(carry, g):
@@ -224,8 +238,8 @@ _CACHE: dict = {}
 
 
 def _structural_key(cfg, Lc: int):
-    """Everything that changes the compiled code (not η, c, β, seed, steps or the schedule's values, which are
-    run-time inputs; a schedule's padded length is structure)."""
+    """Everything that changes the compiled code (not η, c, β, seed, steps, σ_ε or the schedule's values, which are
+    run-time inputs; a schedule's padded length and whether label noise is on are structure)."""
     act = getattr(cfg, "activation", None)
     act_key = act if isinstance(act, str | int | float) or act is None else ("id", id(act))
     return (
@@ -246,6 +260,7 @@ def _structural_key(cfg, Lc: int):
         _use_blocked(cfg),
         cfg.engine_used,
         len(eta_schedule_arrays(cfg)[0]) if cfg.eta_schedule else None,  # padded schedule length (array shapes)
+        _noisy(cfg),  # label noise drawn or not (σ_ε itself is in ``hp``)
     )
 
 

@@ -24,10 +24,12 @@ def gaussian_init(key, d: int, N: int, scale: float, dtype) -> jnp.ndarray:
     return (g * (scale / jnp.sqrt(d))).astype(dtype)
 
 
-def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True):
+def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True, noise=None):
     """One plain online-SGD step on ``W`` (N, d) for the batch-mean loss ``½(f − y)²``, inputs ``X`` (B, d).
 
-    ``f(x) = Σ_i n_i² σ(z_i)`` with ``n_i = ‖w_i‖``, ``z_i = ⟨w_i, x⟩/n_i``; teacher ``y = Σ_p ã_p σ(x_p)``.
+    ``f(x) = Σ_i n_i² σ(z_i)`` with ``n_i = ‖w_i‖``, ``z_i = ⟨w_i, x⟩/n_i``; label ``y = Σ_p ã_p σ(x_p) + noise``
+    (``noise`` (B,): the label noise ``σ_ε ε_b`` of each sample, already scaled; ``None``: noise-free labels, and
+    no addition is compiled).
     ``∂f/∂w_i = (2σ(z_i) − z_i σ'(z_i)) w_i + n_i σ'(z_i) x``, so with residuals ``r_b = f_b − y_b`` the step is
     ``W⁺ = W − η [α ⊙ W + βᵀ X]``, ``α_i = mean_b r_b (2σ − zσ')_{bi}``, ``β_{bi} = r_b n_i σ'(z_{bi}) / B``:
     cost O(N d B). Returns ``(W⁺, ok)``; ``W⁺ = W`` unless ``live & ok``; ``ok`` is False when the update is non-finite.
@@ -41,6 +43,8 @@ def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True):
     ds = dsigma(z)
     f = jnp.sum((n * n)[None, :] * s, axis=1)
     y = jnp.sum(a[None, :] * sigma(X[:, :M]), axis=1)
+    if noise is not None:
+        y = y + noise
     r = f - y  # (B,)
     alpha = jnp.sum(r[:, None] * (2.0 * s - z * ds), axis=0) / B  # (N,)
     beta = (r[:, None] * ds) * (n[None, :] / B)  # (B, N)
@@ -49,6 +53,21 @@ def homogeneous_step(W, X, a, eta, sigma, dsigma, live=True):
     beta = jnp.where(ok & live, beta, 0.0)
     upd = alpha[:, None] * W + (beta[0][:, None] * X[0][None, :] if B == 1 else _mm(beta.T, X))
     return W - eta * upd, ok
+
+
+def model_step(sigma, dsigma, noisy: bool):
+    """The engines' per-seed step ``(W, X, live, hp) -> (W⁺, ok)`` (``chunk.Model.step``, full and reduced engine):
+    :func:`homogeneous_step` with ``hp["a"]``, ``hp["eta"]``. With ``noisy`` the step's input is a pair
+    ``(X (B, d), ε (B,))``, ε the standard normals of the label noise, scaled here by ``hp["label_noise"]``;
+    without it the input is ``X`` alone and nothing about noise is compiled."""
+    if not noisy:
+        return lambda W, X, live, hp: homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live)
+
+    def step(W, inputs, live, hp):
+        X, eps = inputs
+        return homogeneous_step(W, X, hp["a"], hp["eta"], sigma, dsigma, live, noise=hp["label_noise"] * eps)
+
+    return step
 
 
 def overlaps(W, M: int):

@@ -3,10 +3,12 @@
 Same layout and outputs as the full engine (``engine``): per seed ``s`` the key ``k_s = fold_in(key(seed), s)``
 gives the initial state (``fold_in(k_s, 0)``), the frame inputs of block ``b`` (steps ``bk + 1 … bk + k``, all
 drawn by one generator call from ``fold_in(fold_in(k_s, 1), b)``, ``reduced.block_randomness``) and Phase II
-(``fold_in(k_s, 2)``), so a seed's trajectory depends neither on the number of seeds beside it nor on the chunk
-size (the block length ``k`` is ``reduced.layout``'s, the same for every chunk size that is a multiple of it, as
-the automatic ones are). A chunk is ``C/k`` blocks of ``k`` steps; each block ends with a fold-back of the frame
-(``reduced.fold_*``), so chunk boundaries (checkpoints, resume) always see the folded N-direction frame.
+(``fold_in(k_s, 2)``); with label noise (homogeneous) block ``b``'s ε (k, B) from
+``fold_in(chunk.label_noise_key(fold_in(k_s, 1)), b)``, the inputs unchanged. So a seed's trajectory depends
+neither on the number of seeds beside it nor on the chunk size (the block length ``k`` is ``reduced.layout``'s, the
+same for every chunk size that is a multiple of it, as the automatic ones are). A chunk is ``C/k`` blocks of ``k``
+steps; each block ends with a fold-back of the frame (``reduced.fold_*``), so chunk boundaries (checkpoints,
+resume) always see the folded N-direction frame.
 Divergence rules are the full engine's: a non-finite or ~90° step, a logged risk that is non-finite or above
 ``blowup``, or (quadratic) a drift ``‖XᵀX − I‖_F > 1e-2`` before the per-chunk Newton–Schulz pass freezes the seed.
 """
@@ -20,7 +22,7 @@ from jax import lax
 from . import homogeneous as _hom
 from . import quadratic as _quad
 from . import reduced as _red
-from .chunk import Model, finish_chunk, log_buffer, step_and_log
+from .chunk import Model, finish_chunk, label_noise_key, log_buffer, step_and_log
 from .config import QuadraticSGDConfig
 
 
@@ -54,7 +56,7 @@ def build_model(cfg):
 
     return Model(
         init=lambda k: _red.homogeneous_init(k, cfg.d, lay, cfg.init_scale, dt),
-        step=lambda W, x, live, hp: _hom.homogeneous_step(W, x, hp["a"], hp["eta"], sigma, dsigma, live),
+        step=_hom.model_step(sigma, dsigma, noisy=cfg.label_noise > 0.0),
         observe=lambda W, key, step, hp: _hom.observe(W, hp["a"], kernel),
         reorth=lambda W: (W, jnp.zeros((), jnp.float64)),
         initial_state=initial_state,
@@ -81,13 +83,20 @@ def make_chunk(cfg, model, C: int, Lc: int):
         g, rc = _red.block_randomness(jax.random.fold_in(sk, block), cfg.d, lay, dt)
         return _red.block_inputs(g, rc, lay, dt)
 
+    if not quad and cfg.label_noise > 0.0:  # ((k, B, D), (k, B)): the same x, and each sample's label noise ε
+        plain = draws
+
+        def draws(sk, block):
+            eps = jax.random.normal(jax.random.fold_in(label_noise_key(sk), block), (k, cfg.batch), dtype=dt)
+            return plain(sk, block), eps
+
     def chunk(state, hp, blowup, sample_keys, obs_keys, step0, n_active, log_local):
         params, alive, died_at, drift_max = state
         buf0 = log_buffer(jax.eval_shape(lambda p: vobs(p, obs_keys, 0, hp), params), Lc)
 
         def block(carry, bi):
             params, alive, died_at, ptr, buf = carry
-            x = jax.vmap(draws, in_axes=(0, None))(sample_keys, step0 // k + bi)  # (S, k, B, D)
+            x = jax.vmap(draws, in_axes=(0, None))(sample_keys, step0 // k + bi)  # (S, k, B, D) [, ε (S, k, B)]
 
             def body(carry, inp):
                 jj, xj = inp
@@ -95,7 +104,8 @@ def make_chunk(cfg, model, C: int, Lc: int):
                 return step_and_log(carry, bi * k + jj, xj, *args), None
 
             carry = (params, alive, died_at, ptr, buf)
-            carry, _ = lax.scan(body, carry, (jnp.arange(k, dtype=jnp.int64), jnp.moveaxis(x, 1, 0)))
+            xs = jax.tree_util.tree_map(lambda v: jnp.moveaxis(v, 1, 0), x)
+            carry, _ = lax.scan(body, carry, (jnp.arange(k, dtype=jnp.int64), xs))
             params, alive, died_at, ptr, buf = carry
             return (vfold(params), alive, died_at, ptr, buf), None
 

@@ -49,6 +49,15 @@ def register(subparsers) -> None:
         help="piecewise-constant step size: after S updates use ETA (same --loss-convention as --eta), e.g. "
         "'20000:5e-5,80000:2e-5'; --eta is the step size before the first S; flow time t = Σ η_n",
     )
+    p.add_argument(
+        "--label-noise",
+        dest="label_noise",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="homogeneous: Gaussian label noise y = f_*(x) + SIGMA·ε, one ε ~ N(0,1) per sample (default 0); the "
+        "logged risk stays the noise-free 2L/K(1)",
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="write result.npz, result.json, result.png, checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out (its files only)")
@@ -113,12 +122,20 @@ def build_config(args: argparse.Namespace):
         eta_schedule=parse_eta_schedule(getattr(args, "eta_schedule", None), args.loss_convention),
     )
     require_model_arguments(args.model, args)
+    label_noise = getattr(args, "label_noise", None)
+    if args.model == "quadratic" and label_noise is not None:
+        raise ValueError("`--label-noise` applies to the homogeneous model only; drop it for the quadratic model")
     if args.model == "quadratic":
         cfg = QuadraticSGDConfig(
             **common, c=args.c, phase2=args.phase2, n_prime=args.n_prime, phase2_target=args.phase2_target
         )
     else:
-        cfg = HomogeneousSGDConfig(**common, activation=args.activation or "h4", init_scale=args.init_scale)
+        cfg = HomogeneousSGDConfig(
+            **common,
+            activation=args.activation or "h4",
+            init_scale=args.init_scale,
+            label_noise=0.0 if label_noise is None else label_noise,
+        )
     if args.t_max is not None:
         cfg = cfg.replace(steps=steps_for_time(args.t_max, cfg.time_per_step))
     return cfg
@@ -168,6 +185,7 @@ def run(args) -> int:
     print(
         f"{res.model} SGD: d={p['d']} M={p['M']} N={p['N']} β={p['beta']:g} η={p['eta']:g} "
         f"B={p['batch']} seeds={p['seeds']} steps={p['steps']} ({p['dtype']}, {res.device}, {p['engine']} engine)"
+        + (f" label noise σ_ε={p['label_noise']:g} (risk is noise-free)" if p.get("label_noise") else "")
     )
     print(f"time unit: {res.time_unit}; t_final = {res.t[-1]:.6g}")
     for i in sorted({0, len(res.steps) // 2, len(res.steps) - 1}):
