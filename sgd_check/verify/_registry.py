@@ -248,20 +248,26 @@ _STAGED_SIZES = {
     "standard": {**_STAGED, "d": [32, 48, 64], "seeds": 64, "gate_d_min": 48},
     "full": {**_STAGED, "d": [32, 48, 64, 96], "seeds": 128, "gate_d_min": 48},
 }
-_NOT_RUN_6B = (
-    "not run: at the sizes that fit, too large a fixed η shows as divergence, not as a saturating largest learned "
-    "m. Measured (reduced engine, h4, β = 1, M = 5, N = 8, d = 64, 8 seeds, 918 084 steps = the staged run's "
-    "samples): fixed η = ã_1 d^(−2) (the staged rate's first stage, η·d² = 0.83): all 8 seeds diverge, at steps "
-    "29 021–103 116; 2·ã_1 d^(−2): all 8 diverge (steps 7 815–29 967); ¼·ã_1 d^(−2) (η·d² = 0.21): none diverges and "
-    "at the end 4 seeds have learned all 5 directions (max_i overlap² ≥ 1/2), 3 miss direction 4 and 1 misses "
-    "direction 5 (risk 0–0.076): no saturating largest m, and over the same samples this fixed η learns as much as "
-    "the staged schedule did (d = 64: 1 of 8 diverged, 2 short of the 4th level). Earlier probe (d = 32, M = 4, "
-    "N = 8): η·d² = 3, 1: all diverge; 0.3: 3 of 8 diverge and the rest learn all 4 directions. Heuristic reason "
-    "(not measured): the SGD noise pulls an unlearned overlap back at rate ∝ η d^(k/2)·R (R the current risk) "
-    "against the drift ∝ ã_m, so the threshold is ã_m/R_m ∝ "
-    "m^(β−1): independent of m at β = 1 (for a finite teacher the last directions are even easier, R_M = ã_M²); a "
-    "saturating m needs β < 1 and d large enough that the heavy-tailed h4 steps do not blow up first"
-)
+_FIXED = {
+    "activation": "h4",
+    "k": 4,
+    "beta": 1.0,
+    "M": 8,
+    "N": 10,
+    "delta": 0.025,
+    "noise": 12.0,
+    "noise_ratio": 2.0,
+    "horizon": 1.0,
+    "n_log": 40,
+    "tolerance": 0.2,
+    "bootstrap": 400,
+}
+_FIXED_SIZES = {
+    "test": {**_FIXED, "d": [20], "seeds": 8, "horizon": 0.5, "bootstrap": 200},
+    "quick": {**_FIXED, "d": [24, 32], "seeds": 12, "horizon": 0.5},
+    "standard": {**_FIXED, "d": [24, 32, 40], "seeds": 24, "horizon": 0.5},
+    "full": {**_FIXED, "d": [24, 32, 40, 48], "seeds": 48},
+}
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -345,10 +351,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "6b",
         "fixed step size: the largest learned m saturates",
-        "at fixed η, directions with small ã_m are not learned stably (the largest learned m saturates)",
-        "homogeneous SGD",
-        {},
-        needs=_NOT_RUN_6B,
+        "at fixed η, directions with small ã_m are not learned stably (the largest learned m saturates): direction m "
+        "needs η d^(k/2) E(f−y)² ≲ ã_m, so the learned set depends on ã_m/(η d^(k/2) σ_ε²) only",
+        "homogeneous SGD (reduced engine, fixed η, Gaussian label noise)",
+        _FIXED_SIZES,
+        stc.claim_6_fixed,
     ),
     Claim(
         "7",
