@@ -12,6 +12,7 @@ import os
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 __all__ = ["plot_claim", "plot_summary"]
 
@@ -72,6 +73,8 @@ def _left(ax, row, pd):
         if "window" in c:
             for w in c["window"]:
                 ax.axvline(w, color="#bbbbbb", lw=0.6, ls=":")
+    if kind.startswith("collapse") and not linear:
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks of a short log axis overlap
     ax.set_xlabel(pd.get("curve_x", ""))
     ax.set_ylabel(pd.get("curve_y", ""))
     ax.legend(fontsize=7)
