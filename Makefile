@@ -18,8 +18,10 @@ demo: $(STAMP)
 
 # The talk's claims, gated with negative controls (docs/verify.md); quick size, ≤ 10 min on 2 cores.
 # One BLAS/OpenMP thread: threaded BLAS oversubscribes a shared 2-core box (an M=512, N=256 flow took 200 s so).
+# The claims are spread over VERIFY_WORKERS local Dask workers (one per core; the results do not depend on it).
+VERIFY_WORKERS ?= 2
 verify: $(STAMP)
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out --overwrite $(VERIFY_ARGS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify --size quick --out verify-out --overwrite --workers $(VERIFY_WORKERS) $(VERIFY_ARGS)
 
 # The gallery of docs/verify.md: a `standard` run (≤ 60 min on 2 cores) into docs/verify-gallery/ (report.json,
 # claim_<id>.json/.png, summary.png). GALLERY_CLAIMS selects claims (empty: all). Written to a scratch folder first
@@ -29,7 +31,7 @@ GALLERY_CLAIMS ?=
 verify-gallery: $(STAMP)
 	rm -rf docs/verify-gallery.new
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/shallowlaws verify $(GALLERY_CLAIMS) \
-		--size standard --out docs/verify-gallery.new $(VERIFY_ARGS); rc=$$?; test $$rc -le 1 || exit $$rc
+		--size standard --out docs/verify-gallery.new --workers $(VERIFY_WORKERS) $(VERIFY_ARGS); rc=$$?; test $$rc -le 1 || exit $$rc
 	rm -rf docs/verify-gallery && mv docs/verify-gallery.new docs/verify-gallery
 
 test: $(STAMP)
