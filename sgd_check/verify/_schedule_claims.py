@@ -161,32 +161,40 @@ def _samples_at(cfg, t) -> np.ndarray:
     return np.where(np.isfinite(t) & (t <= tg[-1]), n, np.nan)
 
 
+def _reduced_config(sz, d: int, eta: float, steps: int, seed: int, **extra):
+    """The claims' homogeneous SGD run on the reduced engine: model, width and logging from ``sz``, plus ``extra``
+    (``eta_schedule`` for 6a, ``label_noise`` for 6b)."""
+    from sgd_check import HomogeneousSGDConfig
+
+    return HomogeneousSGDConfig(
+        d=d,
+        M=sz["M"],
+        N=sz["N"],
+        beta=sz["beta"],
+        eta=eta,
+        steps=steps,
+        activation=sz["activation"],
+        seeds=sz["seeds"],
+        n_log=sz["n_log"],
+        seed=seed,
+        engine="reduced",
+        **extra,
+    )
+
+
 def _staged_runs(sz, ctx):
     if "staged" in ctx.cache:
         return ctx.cache["staged"]
-    from sgd_check import HomogeneousSGDConfig, simulate
+    from sgd_check import simulate
 
-    k, beta, M, N, S = sz["k"], sz["beta"], sz["M"], sz["N"], sz["seeds"]
+    k, beta, M, S = sz["k"], sz["beta"], sz["M"], sz["seeds"]
     a = riccati.teacher_coefficients(beta, M)
     K = k * (k - 2)
     runs = []
     for di, d in enumerate(sz["d"]):
         t_end = sz["horizon"] * sz["c0"] * d ** (k / 2 - 1) / (K * a[sz["window"][1] - 1])
         eta0, sched, steps = staged_schedule(d, k, a, sz["delta"], sz["c0"], t_end, sz["pieces_per_e"])
-        cfg = HomogeneousSGDConfig(
-            d=d,
-            M=M,
-            N=N,
-            beta=beta,
-            eta=eta0,
-            steps=steps,
-            activation=sz["activation"],
-            seeds=S,
-            n_log=sz["n_log"],
-            seed=ctx.seed_for(di, 0),
-            engine="reduced",
-            eta_schedule=sched,
-        )
+        cfg = _reduced_config(sz, d, eta0, steps, ctx.seed_for(di, 0), eta_schedule=sched)
         res = simulate(cfg, progress=False)
         n = np.asarray(res.steps, dtype=np.float64)
         Rt = tail_restored_risk(res.risk, beta, M, M)  # (S, T), NaN after a divergence
@@ -432,9 +440,9 @@ def _fixed_runs(sz, ctx):
     fixed rate η = δ d^(−k/2); learned sets at the end (and A's at half the horizon), A's flow counts."""
     if "fixed" in ctx.cache:
         return ctx.cache["fixed"]
-    from sgd_check import HomogeneousSGDConfig, simulate
+    from sgd_check import simulate
 
-    k, beta, M, N, S = sz["k"], sz["beta"], sz["M"], sz["N"], sz["seeds"]
+    k, beta, M, S = sz["k"], sz["beta"], sz["M"], sz["seeds"]
     a = riccati.teacher_coefficients(beta, M)
     r = sz["noise_ratio"]
     runs = []
@@ -444,20 +452,7 @@ def _fixed_runs(sz, ctx):
         out = {"d": d, "eta": eta, "t_H": t_H}
         for rep, (tag, noise, tmul) in enumerate((("A", sz["noise"], 1.0), ("B", sz["noise"] / math.sqrt(r), r))):
             steps = int(math.ceil(tmul * t_H / eta))
-            cfg = HomogeneousSGDConfig(
-                d=d,
-                M=M,
-                N=N,
-                beta=beta,
-                eta=eta,
-                steps=steps,
-                activation=sz["activation"],
-                seeds=S,
-                n_log=sz["n_log"],
-                seed=ctx.seed_for(di, rep),
-                engine="reduced",
-                label_noise=noise,
-            )
+            cfg = _reduced_config(sz, d, eta, steps, ctx.seed_for(di, rep), label_noise=noise)
             res = simulate(cfg, progress=False)
             live = np.all(np.isfinite(np.asarray(res.risk, dtype=np.float64)), axis=1)
             n = np.asarray(res.steps, dtype=np.float64)
