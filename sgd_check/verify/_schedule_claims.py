@@ -182,6 +182,11 @@ def _reduced_config(sz, d: int, eta: float, steps: int, seed: int, **extra):
     )
 
 
+def _point_params(sz, d) -> dict:
+    """The model parameters a claim-6 report point carries (its own extras are added by the claim)."""
+    return {"d": d, "M": sz["M"], "N": sz["N"], "beta": sz["beta"], "k": sz["k"], "delta": sz["delta"]}
+
+
 def _staged_runs(sz, ctx):
     if "staged" in ctx.cache:
         return ctx.cache["staged"]
@@ -286,12 +291,7 @@ def claim_6_staged(sz, ctx) -> dict:
         pts.append(
             {
                 "params": {
-                    "d": r["d"],
-                    "M": M,
-                    "N": sz["N"],
-                    "beta": beta,
-                    "k": k,
-                    "delta": sz["delta"],
+                    **_point_params(sz, r["d"]),
                     "window": [m_lo, m_hi],
                     "seeds": int(e.shape[0]),
                     "gated": gated,
@@ -540,12 +540,7 @@ def claim_6_fixed(sz, ctx) -> dict:
         pts.append(
             {
                 "params": {
-                    "d": r["d"],
-                    "M": M,
-                    "N": sz["N"],
-                    "beta": beta,
-                    "k": k,
-                    "delta": sz["delta"],
+                    **_point_params(sz, r["d"]),
                     "noise": [r["A"]["noise"], r["B"]["noise"]],
                     "horizon_tau": [sz["horizon"], sz["horizon"] * sz["noise_ratio"]],
                     "seeds": [int(LA.shape[0]), int(LB.shape[0])],
