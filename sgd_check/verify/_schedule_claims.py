@@ -583,10 +583,7 @@ def claim_6_fixed(sz, ctx) -> dict:
     return {
         "points": pts,
         "extrapolated": {
-            "value": pooled["value"],
-            "ci": pooled["ci"],
-            "se": pooled["se"],
-            "chi2_red": pooled["chi2_red"],
+            **pooled,
             "variable": "pooled over d = "
             + ", ".join(f"{d:g}" for d in sz["d"])
             + " (at fixed δ = η d^(k/2) the small-overlap dynamics in τ = t/d^(k/2−1) do not depend on d; "
